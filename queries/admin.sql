@@ -1,0 +1,42 @@
+-- name: SchemaVersions :many
+SELECT version FROM signal_schema_version ORDER BY version;
+
+-- name: RecordSchemaVersion :exec
+INSERT INTO signal_schema_version (version, name) VALUES (@version::integer, @name::text);
+
+-- name: AdvisoryLock :exec
+SELECT pg_advisory_lock(@key::bigint);
+
+-- name: AdvisoryUnlock :exec
+SELECT pg_advisory_unlock(@key::bigint);
+
+-- name: RetryTasks :execrows
+-- Make dead (or waiting) tasks available now with a fresh set of attempts;
+-- their error history is kept.
+UPDATE signal_task
+SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
+WHERE id = ANY(@ids::bigint[]) AND state IN ('dead', 'available');
+
+-- name: CountTasks :many
+SELECT queue, state, count(*)::bigint AS n
+FROM signal_task
+GROUP BY queue, state
+ORDER BY queue, state;
+
+-- name: GetTask :one
+SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at
+FROM signal_task
+WHERE id = @id::bigint;
+
+-- name: ListTasks :many
+SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at
+FROM signal_task
+WHERE (sqlc.narg(state)::text IS NULL OR state = sqlc.narg(state)::text)
+  AND (sqlc.narg(signal)::text IS NULL OR signal = sqlc.narg(signal)::text)
+  AND (sqlc.narg(receiver)::text IS NULL OR receiver = sqlc.narg(receiver)::text)
+  AND id > @after_id::bigint
+ORDER BY id
+LIMIT @max::integer;
+
+-- name: NotifyQueue :exec
+SELECT pg_notify('signal_task', @queue::text);

@@ -1,0 +1,87 @@
+-- name: ClaimTasks :many
+-- Take up to @max due tasks of one queue, oldest first, skipping rows that
+-- other workers hold, and lease them to @worker.
+WITH claimed AS (
+    SELECT c.id
+    FROM signal_task c
+    WHERE c.state = 'available' AND c.queue = @queue::text AND c.run_at <= now()
+    ORDER BY c.run_at, c.id
+    LIMIT @max::integer
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE signal_task t
+SET state = 'running',
+    attempt = t.attempt + 1,
+    lease_until = now() + make_interval(secs => @lease_seconds::float8),
+    worker = @worker::text
+FROM claimed
+WHERE t.id = claimed.id
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.created_at;
+
+-- name: CompleteTasks :exec
+-- Mark tasks succeeded, batched. A row is only touched if it is still the
+-- attempt this worker ran (a rescued and reclaimed task is left alone).
+UPDATE signal_task t
+SET state = 'succeeded', finished_at = now(), lease_until = NULL
+FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@attempts::integer[]) AS attempt) AS done
+WHERE t.id = done.id AND t.attempt = done.attempt AND t.state = 'running';
+
+-- name: FailTask :exec
+-- Record a failed attempt: retry at @retry_at, or end dead when @dead.
+UPDATE signal_task
+SET state = CASE WHEN @dead::boolean THEN 'dead' ELSE 'available' END,
+    run_at = CASE WHEN @dead::boolean THEN run_at ELSE @retry_at::timestamptz END,
+    finished_at = CASE WHEN @dead::boolean THEN now() END,
+    lease_until = NULL,
+    errors = errors || jsonb_build_array(jsonb_build_object(
+        'attempt', attempt, 'at', now(), 'error', @error::text, 'worker', worker))
+WHERE id = @id::bigint AND attempt = @attempt::integer AND state = 'running';
+
+-- name: ExtendLeases :exec
+-- Heartbeat: extend the lease of tasks this worker is still running.
+UPDATE signal_task
+SET lease_until = now() + make_interval(secs => @lease_seconds::float8)
+WHERE id = ANY(@ids::bigint[]) AND state = 'running' AND worker = @worker::text;
+
+-- name: ReleaseTasks :exec
+-- Graceful shutdown: give tasks back without counting the attempt.
+UPDATE signal_task
+SET state = 'available', attempt = attempt - 1, run_at = now(), lease_until = NULL, worker = NULL
+WHERE id = ANY(@ids::bigint[]) AND state = 'running' AND worker = @worker::text;
+
+-- name: RescueExpired :many
+-- Tasks whose lease ran out (their worker died or lost its connection) go
+-- back to available, or end dead when that was their last attempt.
+WITH expired AS (
+    SELECT e.id
+    FROM signal_task e
+    WHERE e.state = 'running' AND e.lease_until < now()
+    ORDER BY e.lease_until
+    LIMIT @max::integer
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE signal_task t
+SET state = CASE WHEN t.attempt >= t.max_attempts THEN 'dead' ELSE 'available' END,
+    run_at = now(),
+    finished_at = CASE WHEN t.attempt >= t.max_attempts THEN now() END,
+    lease_until = NULL,
+    errors = t.errors || jsonb_build_array(jsonb_build_object(
+        'attempt', t.attempt, 'at', now(),
+        'error', 'lease expired: worker ' || coalesce(t.worker, '?') || ' stopped before the task finished',
+        'worker', t.worker))
+FROM expired
+WHERE t.id = expired.id
+RETURNING t.id, t.queue, t.state;
+
+-- name: DeleteFinished :execrows
+-- Retention: delete up to @max finished tasks of @state finished before @before.
+DELETE FROM signal_task
+WHERE id IN (
+    SELECT f.id FROM signal_task f
+    WHERE f.state = @state::text AND f.finished_at < @before::timestamptz
+    ORDER BY f.finished_at
+    LIMIT @max::integer
+);
+
+-- name: Listen :exec
+LISTEN signal_task;

@@ -1,0 +1,92 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// GeneratedCodeVersion1 is referenced by code that signalgen generates
+// (`const _ = signalrt.GeneratedCodeVersion1`). When the runtime changes in a
+// way that old generated code cannot follow, the constant is renamed, and
+// stale generated code stops compiling with an error that names it: re-run
+// go generate.
+const GeneratedCodeVersion1 = true
+
+// Handler runs one receiver for one task: it decodes the JSON payload and
+// calls the receiver. Generated dispatch tables build handlers with [Typed].
+type Handler func(ctx context.Context, payload []byte) error
+
+// Receiver is one entry of a dispatch table: a receiver key, the signal it
+// listens to, the queue its tasks run on, and the handler that runs it.
+type Receiver struct {
+	// Key is the stable receiver key stored in each task row.
+	Key string
+	// Signal is the name of the signal the receiver listens to.
+	Signal string
+	// Queue is the queue the receiver's tasks are sent to.
+	Queue string
+	// Handle decodes a payload and calls the receiver.
+	Handle Handler
+}
+
+// Table is a static dispatch table from receiver keys to handlers, as built
+// by a generated dispatch package. A worker runs the tasks of the receivers
+// in its table; a task whose key is not in the table ends dead with an error
+// that says so, and can be retried after a deploy that knows the key.
+type Table []Receiver
+
+// lookup returns the table as a map from key to receiver. It reports a
+// duplicate or empty key, and a receiver without a handler, as an error.
+func (t Table) lookup() (map[string]Receiver, error) {
+	m := make(map[string]Receiver, len(t))
+	for _, r := range t {
+		if r.Key == "" {
+			return nil, fmt.Errorf("signal %q: receiver with an empty key", r.Signal)
+		}
+		if r.Handle == nil {
+			return nil, fmt.Errorf("receiver %q: no handler", r.Key)
+		}
+		if _, dup := m[r.Key]; dup {
+			return nil, fmt.Errorf("receiver %q appears twice in the dispatch table", r.Key)
+		}
+		m[r.Key] = r
+	}
+	return m, nil
+}
+
+// queues returns the sorted set of queues the table's receivers use.
+func (t Table) queues() []string {
+	seen := map[string]bool{}
+	var qs []string
+	for _, r := range t {
+		q := queueOrDefault(r.Queue)
+		if !seen[q] {
+			seen[q] = true
+			qs = append(qs, q)
+		}
+	}
+	sort.Strings(qs)
+	return qs
+}
+
+// Typed returns a [Handler] that decodes the task payload as JSON into a P
+// and calls fn with it. A payload that does not decode into P is a
+// [Permanent] error: retrying cannot fix it, so the task ends dead with the
+// decoding error and can be retried after a deploy.
+//
+// Generated dispatch tables use it to bind each receiver:
+//
+//	signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
+//		return shipping.ReserveStock(ctx, p.OrderID, p.Lines)
+//	})
+func Typed[P any](fn func(ctx context.Context, p P) error) Handler {
+	return func(ctx context.Context, payload []byte) error {
+		var p P
+		if err := json.Unmarshal(payload, &p); err != nil {
+			return Permanent(fmt.Errorf("payload does not decode into %T: %w", p, err))
+		}
+		return fn(ctx, p)
+	}
+}

@@ -1,0 +1,213 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
+)
+
+// DefaultQueue is the queue of a receiver that names none.
+const DefaultQueue = "default"
+
+// DefaultMaxAttempts is the number of attempts of a receiver that sets no
+// attempts= option.
+const DefaultMaxAttempts = 25
+
+// Executor runs SQL: a pgx.Tx, a *pgxpool.Pool or a *pgx.Conn. Send inside
+// the caller's transaction by passing its pgx.Tx; the tasks then commit or
+// roll back with it.
+type Executor interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Route is one receiver of a signal as its sender knows it: by key, never by
+// import. Generated senders hold one Route per receiver.
+type Route struct {
+	// Receiver is the receiver key; the worker's dispatch table maps it to code.
+	Receiver string
+	// Queue is the queue the task is put on; empty means [DefaultQueue].
+	Queue string
+	// MaxAttempts is how many times the receiver is tried before its task
+	// ends dead; 0 means [DefaultMaxAttempts].
+	MaxAttempts int
+	// Timeout bounds one attempt through its context; 0 means the worker's
+	// default timeout.
+	Timeout time.Duration
+}
+
+// SendOption changes how one send is enqueued.
+type SendOption func(*sendOptions)
+
+type sendOptions struct {
+	runAt time.Time
+}
+
+// After delays the signal's tasks: they become available to workers d after
+// the send (measured by the database clock at commit time of the insert).
+func After(d time.Duration) SendOption {
+	return func(o *sendOptions) { o.runAt = time.Now().Add(d) }
+}
+
+// At delays the signal's tasks until t.
+func At(t time.Time) SendOption {
+	return func(o *sendOptions) { o.runAt = t }
+}
+
+var queries = dbsqlc.New()
+
+// Send enqueues one task per route for signal, carrying payload encoded as
+// JSON, in one round trip on db, and asks PostgreSQL to wake the workers of
+// the routes' queues (NOTIFY, delivered only when the transaction commits).
+//
+// Pass the caller's pgx.Tx as db to make the send atomic with the caller's
+// work: if the transaction rolls back, no task exists. Send never runs a
+// receiver, so a receiver's failure cannot fail the sender.
+//
+// Generated senders call Send; user code calls the generated senders. Send
+// with no routes is a no-op. In a context made by [WithInline], Send runs the
+// receivers synchronously instead (see there).
+func Send(ctx context.Context, db Executor, signal string, routes []Route, payload any, opts ...SendOption) error {
+	if len(routes) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("signal %s: encoding payload: %w", signal, err)
+	}
+	if in, ok := ctx.Value(inlineKey{}).(*inline); ok {
+		return in.run(ctx, signal, routes, body)
+	}
+	var o sendOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	arg := dbsqlc.InsertTasksParams{
+		Signal:      signal,
+		Receivers:   make([]string, len(routes)),
+		Queues:      make([]string, len(routes)),
+		MaxAttempts: make([]int32, len(routes)),
+		TimeoutsMs:  make([]int64, len(routes)),
+		Payload:     string(body),
+	}
+	if !o.runAt.IsZero() {
+		arg.RunAt = &o.runAt
+	}
+	for i, r := range routes {
+		if r.Receiver == "" {
+			return fmt.Errorf("signal %s: route %d has no receiver key", signal, i)
+		}
+		arg.Receivers[i] = r.Receiver
+		arg.Queues[i] = queueOrDefault(r.Queue)
+		arg.MaxAttempts[i] = int32(max(r.MaxAttempts, 0))
+		if r.MaxAttempts <= 0 {
+			arg.MaxAttempts[i] = DefaultMaxAttempts
+		}
+		arg.TimeoutsMs[i] = r.Timeout.Milliseconds()
+	}
+	// Delayed tasks are found by polling: waking workers now would not help.
+	if o.runAt.IsZero() || !o.runAt.After(time.Now()) {
+		arg.Notify = notifyLimit.due(arg.Queues)
+	}
+	if err := queries.InsertTasks(ctx, db, arg); err != nil {
+		return fmt.Errorf("signal %s: enqueueing %d tasks: %w", signal, len(routes), err)
+	}
+	return nil
+}
+
+func queueOrDefault(q string) string {
+	if q == "" {
+		return DefaultQueue
+	}
+	return q
+}
+
+// notifyLimit remembers, per queue, when this process last asked for a
+// NOTIFY. PostgreSQL serializes the commits of transactions that notify, so
+// Send notifies a queue at most once per interval per process; workers that
+// were woken keep polling briefly (see Config.HotPoll), which picks up the
+// tasks of the sends in between.
+var notifyLimit = &limiter{last: map[string]time.Time{}}
+
+// DefaultNotifyInterval is the default of [SetNotifyInterval].
+const DefaultNotifyInterval = 2 * time.Millisecond
+
+type limiter struct {
+	interval atomic.Int64 // nanoseconds; read without the lock
+	mu       sync.Mutex
+	last     map[string]time.Time
+}
+
+func init() { notifyLimit.interval.Store(int64(DefaultNotifyInterval)) }
+
+// SetNotifyInterval sets how often, at most, Send in this process asks
+// PostgreSQL to NOTIFY the workers of one queue (default
+// [DefaultNotifyInterval]). 0 notifies on every send; a larger interval
+// relieves commit contention at high send rates and leaves the tasks in
+// between to the workers' hot polling.
+func SetNotifyInterval(d time.Duration) { notifyLimit.interval.Store(int64(max(d, 0))) }
+
+// due returns the queues among qs (deduplicated) that are due a NOTIFY, and
+// records that they got one.
+func (l *limiter) due(qs []string) []string {
+	interval := time.Duration(l.interval.Load())
+	now := time.Now()
+	var out []string
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, q := range qs {
+		if last, ok := l.last[q]; ok && now.Sub(last) < interval {
+			continue
+		}
+		l.last[q] = now
+		out = append(out, q)
+	}
+	return out
+}
+
+// inline is the state of a context made by WithInline.
+type inline struct {
+	receivers map[string]Receiver
+	err       error
+}
+
+type inlineKey struct{}
+
+// WithInline returns a context in which [Send] runs each route's receiver
+// synchronously, in the calling goroutine, instead of enqueueing tasks: a
+// mode for unit tests that need no worker and no database. The payload still
+// goes through JSON, as it would through a task row. Each receiver is called
+// once, with no retries; Send returns their errors joined, and an error for a
+// receiver key the table does not have. Delays are ignored.
+func WithInline(ctx context.Context, table Table) context.Context {
+	m, err := table.lookup()
+	return context.WithValue(ctx, inlineKey{}, &inline{receivers: m, err: err})
+}
+
+func (in *inline) run(ctx context.Context, signal string, routes []Route, payload []byte) error {
+	if in.err != nil {
+		return in.err
+	}
+	var errs []error
+	for _, r := range routes {
+		rec, ok := in.receivers[r.Receiver]
+		if !ok {
+			errs = append(errs, fmt.Errorf("signal %s: unknown receiver %q: the inline dispatch table does not have it", signal, r.Receiver))
+			continue
+		}
+		if err := runHandler(ctx, rec.Handle, payload); err != nil {
+			errs = append(errs, fmt.Errorf("signal %s: receiver %s: %w", signal, r.Receiver, err))
+		}
+	}
+	return errors.Join(errs...)
+}
