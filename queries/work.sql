@@ -24,18 +24,19 @@ RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.ti
 UPDATE signal_task t
 SET state = 'succeeded', finished_at = now(), lease_until = NULL
 FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@attempts::integer[]) AS attempt) AS done
-WHERE t.id = done.id AND t.attempt = done.attempt AND t.state = 'running';
+WHERE t.id = done.id AND t.attempt = done.attempt AND t.state = 'running' AND t.worker = @worker::text;
 
 -- name: FailTask :exec
--- Record a failed attempt: retry at @retry_at, or end dead when @dead.
+-- Record a failed attempt: retry after @delay_seconds (database clock), or
+-- end dead when @dead.
 UPDATE signal_task
 SET state = CASE WHEN @dead::boolean THEN 'dead' ELSE 'available' END,
-    run_at = CASE WHEN @dead::boolean THEN run_at ELSE @retry_at::timestamptz END,
+    run_at = CASE WHEN @dead::boolean THEN run_at ELSE now() + make_interval(secs => @delay_seconds::float8) END,
     finished_at = CASE WHEN @dead::boolean THEN now() END,
     lease_until = NULL,
     errors = errors || jsonb_build_array(jsonb_build_object(
         'attempt', attempt, 'at', now(), 'error', @error::text, 'worker', worker))
-WHERE id = @id::bigint AND attempt = @attempt::integer AND state = 'running';
+WHERE id = @id::bigint AND attempt = @attempt::integer AND state = 'running' AND worker = @worker::text;
 
 -- name: ExtendLeases :exec
 -- Heartbeat: extend the lease of tasks this worker is still running.
@@ -72,6 +73,10 @@ SET state = CASE WHEN t.attempt >= t.max_attempts THEN 'dead' ELSE 'available' E
 FROM expired
 WHERE t.id = expired.id
 RETURNING t.id, t.queue, t.state;
+
+-- name: DueQueues :many
+-- The queues that have due tasks (for RunUntilIdle).
+SELECT DISTINCT queue FROM signal_task WHERE state = 'available' AND run_at <= now() ORDER BY queue;
 
 -- name: DeleteFinished :execrows
 -- Retention: delete up to @max finished tasks of @state finished before @before.

@@ -18,6 +18,24 @@ func (e *PanicError) Error() string {
 	return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack)
 }
 
+// TaskInfo describes the task a receiver is running.
+type TaskInfo struct {
+	ID          int64
+	Signal      string
+	Receiver    string
+	Attempt     int // 1 for the first attempt
+	MaxAttempts int
+}
+
+type taskInfoKey struct{}
+
+// TaskFromContext returns the task that the receiver called with ctx is
+// running. It reports false outside a worker (for example in inline mode).
+func TaskFromContext(ctx context.Context) (TaskInfo, bool) {
+	t, ok := ctx.Value(taskInfoKey{}).(TaskInfo)
+	return t, ok
+}
+
 // runHandler calls h, turning a panic into a *PanicError.
 func runHandler(ctx context.Context, h Handler, payload []byte) (err error) {
 	defer func() {

@@ -87,11 +87,12 @@ func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams)
 const completeTasks = `-- name: CompleteTasks :exec
 UPDATE signal_task t
 SET state = 'succeeded', finished_at = now(), lease_until = NULL
-FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::integer[]) AS attempt) AS done
-WHERE t.id = done.id AND t.attempt = done.attempt AND t.state = 'running'
+FROM (SELECT unnest($2::bigint[]) AS id, unnest($3::integer[]) AS attempt) AS done
+WHERE t.id = done.id AND t.attempt = done.attempt AND t.state = 'running' AND t.worker = $1::text
 `
 
 type CompleteTasksParams struct {
+	Worker   string
 	Ids      []int64
 	Attempts []int32
 }
@@ -99,7 +100,7 @@ type CompleteTasksParams struct {
 // Mark tasks succeeded, batched. A row is only touched if it is still the
 // attempt this worker ran (a rescued and reclaimed task is left alone).
 func (q *Queries) CompleteTasks(ctx context.Context, db DBTX, arg CompleteTasksParams) error {
-	_, err := db.Exec(ctx, completeTasks, arg.Ids, arg.Attempts)
+	_, err := db.Exec(ctx, completeTasks, arg.Worker, arg.Ids, arg.Attempts)
 	return err
 }
 
@@ -128,6 +129,31 @@ func (q *Queries) DeleteFinished(ctx context.Context, db DBTX, arg DeleteFinishe
 	return result.RowsAffected(), nil
 }
 
+const dueQueues = `-- name: DueQueues :many
+SELECT DISTINCT queue FROM signal_task WHERE state = 'available' AND run_at <= now() ORDER BY queue
+`
+
+// The queues that have due tasks (for RunUntilIdle).
+func (q *Queries) DueQueues(ctx context.Context, db DBTX) ([]string, error) {
+	rows, err := db.Query(ctx, dueQueues)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var queue string
+		if err := rows.Scan(&queue); err != nil {
+			return nil, err
+		}
+		items = append(items, queue)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const extendLeases = `-- name: ExtendLeases :exec
 UPDATE signal_task
 SET lease_until = now() + make_interval(secs => $1::float8)
@@ -149,30 +175,33 @@ func (q *Queries) ExtendLeases(ctx context.Context, db DBTX, arg ExtendLeasesPar
 const failTask = `-- name: FailTask :exec
 UPDATE signal_task
 SET state = CASE WHEN $1::boolean THEN 'dead' ELSE 'available' END,
-    run_at = CASE WHEN $1::boolean THEN run_at ELSE $2::timestamptz END,
+    run_at = CASE WHEN $1::boolean THEN run_at ELSE now() + make_interval(secs => $2::float8) END,
     finished_at = CASE WHEN $1::boolean THEN now() END,
     lease_until = NULL,
     errors = errors || jsonb_build_array(jsonb_build_object(
         'attempt', attempt, 'at', now(), 'error', $3::text, 'worker', worker))
-WHERE id = $4::bigint AND attempt = $5::integer AND state = 'running'
+WHERE id = $4::bigint AND attempt = $5::integer AND state = 'running' AND worker = $6::text
 `
 
 type FailTaskParams struct {
-	Dead    bool
-	RetryAt time.Time
-	Error   string
-	ID      int64
-	Attempt int32
+	Dead         bool
+	DelaySeconds float64
+	Error        string
+	ID           int64
+	Attempt      int32
+	Worker       string
 }
 
-// Record a failed attempt: retry at @retry_at, or end dead when @dead.
+// Record a failed attempt: retry after @delay_seconds (database clock), or
+// end dead when @dead.
 func (q *Queries) FailTask(ctx context.Context, db DBTX, arg FailTaskParams) error {
 	_, err := db.Exec(ctx, failTask,
 		arg.Dead,
-		arg.RetryAt,
+		arg.DelaySeconds,
 		arg.Error,
 		arg.ID,
 		arg.Attempt,
+		arg.Worker,
 	)
 	return err
 }

@@ -1,0 +1,78 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
+)
+
+// RunStats counts the attempts made by [RunUntilIdle].
+type RunStats struct {
+	// Succeeded counts tasks whose receiver returned nil.
+	Succeeded int
+	// Retried counts failed attempts whose task will run again later.
+	Retried int
+	// Dead counts tasks that ended dead.
+	Dead int
+}
+
+// RunUntilIdle runs every due task in pool's database, one at a time in the
+// calling goroutine, until no task is due, and reports what happened. It is
+// meant for tests against a real database: send, commit, call RunUntilIdle,
+// then assert on what the receivers did. Tasks of every queue are run;
+// tasks whose key table lacks end dead, as they would in a worker. Retries
+// are scheduled with the default backoff, so a failed task is not due again
+// within the call; use [Worker.RunUntilIdle] with a Config to change that.
+func RunUntilIdle(ctx context.Context, pool *pgxpool.Pool, table Table) (RunStats, error) {
+	w, err := NewWorker(pool, table, Config{})
+	if err != nil {
+		return RunStats{}, err
+	}
+	return w.RunUntilIdle(ctx)
+}
+
+// RunUntilIdle is the package's [RunUntilIdle] with this worker's table and
+// configuration (its backoff, timeout and name; its queue settings are not
+// used: every queue is run). Results are recorded one by one, not batched.
+func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
+	var st RunStats
+	for {
+		queues, err := queries.DueQueues(ctx, w.pool)
+		if err != nil {
+			return st, fmt.Errorf("run until idle: %w", err)
+		}
+		if len(queues) == 0 {
+			return st, nil
+		}
+		for _, qn := range queues {
+			rows, err := queries.ClaimTasks(ctx, w.pool, dbsqlc.ClaimTasksParams{
+				Queue: qn, Max: 100, Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
+			})
+			if err != nil {
+				return st, fmt.Errorf("run until idle: claiming: %w", err)
+			}
+			for _, row := range rows {
+				t := &task{ClaimTasksRow: row, queue: qn, claimed: time.Now()}
+				res := w.run(ctx, t)
+				switch {
+				case res.err == nil:
+					err = queries.CompleteTasks(ctx, w.pool, dbsqlc.CompleteTasksParams{Ids: []int64{t.ID}, Attempts: []int32{t.Attempt}, Worker: w.cfg.Name})
+					st.Succeeded++
+				case res.dead:
+					w.recordFailure(ctx, t, res)
+					st.Dead++
+				default:
+					w.recordFailure(ctx, t, res)
+					st.Retried++
+				}
+				if err != nil {
+					return st, fmt.Errorf("run until idle: recording task %d: %w", t.ID, err)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package runtime
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// listen holds a LISTEN connection of its own (outside the pool) and wakes
+// the queue named by each notification. When the connection breaks it
+// reconnects with backoff; meanwhile the queues keep polling.
+func (w *Worker) listen(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := w.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		w.log.Warn("LISTEN connection lost; polling until it is back", "err", err, "retry_in", backoff)
+		sleep(ctx, backoff)
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (w *Worker) listenOnce(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, w.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := queries.Listen(ctx, conn); err != nil {
+		return err
+	}
+	// Notifications sent while no connection listened are gone: look.
+	for _, q := range w.queues {
+		signal(q.wake)
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if q := w.byName[n.Payload]; q != nil {
+			signal(q.wake)
+		}
+	}
+}
