@@ -1,0 +1,147 @@
+// Command signalgen generates typed senders, payload structs and a static
+// dispatch table from //signal: directives. See package
+// github.com/reliablesignals/signals/generator for the directive
+// reference.
+//
+// Usage:
+//
+//	signalgen [flags] [packages]
+//
+// Packages are go list patterns; the default is ./... . Run it from
+// go generate:
+//
+//	//go:generate go run github.com/reliablesignals/signals/cmd/signalgen ./...
+//
+// or, with a tool directive in go.mod, as go tool signalgen.
+//
+// Flags:
+//
+//	-check          do not write; print a diff of what would change and exit 1
+//	                if the generated code is stale
+//	-signals DIR    directory of the generated package of implicit signals
+//	                (default: signals in the main module's root)
+//	-dispatch DIR   directory of the generated dispatch package
+//	                (default: signals/dispatch in the main module's root)
+//	-tags LIST      comma-separated build tags used to load the packages
+//	-v              list the files written and removed
+//
+// Exit status: 0 success (with -check: up to date); 1 errors in the input,
+// printed as file:line:col: message (with -check: stale); 2 usage errors
+// (with -check: any error).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/reliablesignals/signals/generator"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: signalgen [flags] [packages]
+
+signalgen generates typed senders, payload structs and a static dispatch
+table from //signal:receiver and //signal:define directives. Packages are
+go list patterns (default ./...).
+
+Flags:
+`
+
+// run is the command; it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	logger := log.New(stderr, "signalgen: ", 0)
+	fs := flag.NewFlagSet("signalgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	check := fs.Bool("check", false, "do not write; print a diff of what would change, exit 1 if stale")
+	signalsDir := fs.String("signals", "", "`dir`ectory of the generated package of implicit signals (default: signals in the module root)")
+	dispatchDir := fs.String("dispatch", "", "`dir`ectory of the generated dispatch package (default: signals/dispatch in the module root)")
+	tags := fs.String("tags", "", "comma-separated build `tags` used to load the packages")
+	verbose := fs.Bool("v", false, "list the files written and removed")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	for _, p := range fs.Args() {
+		if strings.HasPrefix(p, "-") {
+			logger.Printf("flag %s after the package patterns; flags come first", p)
+			fs.Usage()
+			return 2
+		}
+	}
+	failed := 1 // exit status of an error
+	if *check {
+		failed = 2
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		logger.Print(err)
+		return failed
+	}
+	cfg := generator.Config{
+		Dir:         dir,
+		Patterns:    fs.Args(),
+		SignalsDir:  *signalsDir,
+		DispatchDir: *dispatchDir,
+	}
+	if *tags != "" {
+		cfg.Tags = strings.Split(*tags, ",")
+	}
+	files, diags, err := generator.Generate(ctx, cfg)
+	if err != nil {
+		logger.Print(err)
+		return failed
+	}
+	if len(diags) > 0 {
+		for _, d := range diags {
+			fmt.Fprintln(stderr, d)
+		}
+		return failed
+	}
+	if *check {
+		diff, err := generator.Diff(dir, files)
+		if err != nil {
+			logger.Print(err)
+			return failed
+		}
+		if len(diff) > 0 {
+			stdout.Write(diff)
+			logger.Print("generated code is stale; run go generate (or signalgen) and commit the result")
+			return 1
+		}
+		return 0
+	}
+	changed, err := generator.Write(files)
+	if err != nil {
+		logger.Print(err)
+		return failed
+	}
+	if *verbose {
+		for _, path := range changed {
+			if r, err := filepath.Rel(dir, path); err == nil {
+				path = r
+			}
+			logger.Printf("updated %s", path)
+		}
+	}
+	return 0
+}
