@@ -65,7 +65,7 @@ func (g *gen) ref(path, pkgName, name string) *jen.Statement {
 }
 
 func (g *gen) rt(name string) *jen.Statement { return g.ref(runtimePath, "runtime", name) }
-func (g *gen) ctxType() *jen.Statement      { return g.ref("context", "context", "Context") }
+func (g *gen) ctxType() *jen.Statement       { return g.ref("context", "context", "Context") }
 
 // renderFile renders a file of package path with build, choosing import
 // names that collide with nothing in scope.

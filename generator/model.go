@@ -35,15 +35,15 @@ type dispatchPkg struct {
 
 // signal is one signal: declared with //signal:define, or implicit.
 type signal struct {
-	name     string // payment_process_completed
-	goName   string // PaymentProcessCompleted
-	declared bool
-	broken   bool // a declaration with errors (already reported)
-	typeName string    // the declaring type, for declared signals
-	pos      token.Pos // the define directive, or the first receiver's
-	target   *target
-	args     []*arg      // declaration order; sorted by name when implicit
-	argPos   token.Pos   // the declaring type's name, for messages
+	name      string // payment_process_completed
+	goName    string // PaymentProcessCompleted
+	declared  bool
+	broken    bool      // a declaration with errors (already reported)
+	typeName  string    // the declaring type, for declared signals
+	pos       token.Pos // the define directive, or the first receiver's
+	target    *target
+	args      []*arg      // declaration order; sorted by name when implicit
+	argPos    token.Pos   // the declaring type's name, for messages
 	receivers []*receiver // sorted by key
 }
 

@@ -15,9 +15,9 @@ type found struct {
 // docOwner is what a doc comment documents.
 type docOwner struct {
 	fn   *ast.FuncDecl
-	gen  *ast.GenDecl  // a declaration, or the group a spec is in
-	spec ast.Spec      // set when the comment is a spec's own doc
-	desc string        // "a var declaration", "type Foo", ...
+	gen  *ast.GenDecl // a declaration, or the group a spec is in
+	spec ast.Spec     // set when the comment is a spec's own doc
+	desc string       // "a var declaration", "type Foo", ...
 }
 
 // scanFile finds every //signal: directive in f, and every comment that
