@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary stand in for signalbench when a workload
+// re-executes itself as a drain child.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == childDrainCmd {
+		os.Exit(cli(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func dbURL() string {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+// TestQuick runs the quick mode of every Go-side workload against the real
+// database (no pgbench, no signalgen) and checks that each result line
+// parses and makes sense. Timing targets are not asserted: the machine is
+// shared.
+func TestQuick(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := checkDB(ctx, dbURL()); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := cli(ctx, []string{"-quick", "-run", "W1,W2,W3,W4,rss"}, &stdout, &stderr)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	if code != 0 {
+		t.Fatalf("signalbench -quick exited with %d", code)
+	}
+	byWorkload := map[string][]map[string]string{}
+	for _, ln := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		m, err := parseLine(ln)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m["error"] != "" {
+			t.Errorf("%s failed: %s", m["workload"], m["error"])
+		}
+		byWorkload[m["workload"]] = append(byWorkload[m["workload"]], m)
+	}
+	want := map[string]int{"W1": 2, "W2": 2, "W3": 1, "W4": 1, "rss": 2}
+	for w, n := range want {
+		if len(byWorkload[w]) != n {
+			t.Errorf("%d %s lines, want %d", len(byWorkload[w]), w, n)
+		}
+	}
+	if len(byWorkload) != len(want) {
+		t.Errorf("workloads %v, want those of %v", byWorkload, want)
+	}
+
+	num := func(m map[string]string, k string) float64 {
+		t.Helper()
+		v, err := strconv.ParseFloat(m[k], 64)
+		if err != nil {
+			t.Errorf("%s: %s=%q is not a number", m["workload"], k, m[k])
+		}
+		return v
+	}
+	positive := func(m map[string]string, keys ...string) {
+		t.Helper()
+		for _, k := range keys {
+			if v := num(m, k); !(v > 0) {
+				t.Errorf("%s: %s=%v, want > 0", m["workload"], k, v)
+			}
+		}
+	}
+	rss := func(m map[string]string) {
+		t.Helper()
+		if v := num(m, "peak_rss_mib"); v < 1 || v > 1024 {
+			t.Errorf("%s: peak_rss_mib=%v, want between 1 and 1024", m["workload"], v)
+		}
+	}
+
+	for i, m := range byWorkload["W1"] {
+		positive(m, "seconds", "tasks_per_s")
+		rss(m)
+		if m["tasks"] != "2000" || m["concurrency"] != []string{"16", "100"}[i] {
+			t.Errorf("W1 line %d: %v; want tasks=2000 concurrency=16, then 100", i, m)
+		}
+		if got, want := num(m, "tasks_per_s"), 2000/num(m, "seconds"); got < want*0.95 || got > want*1.05 {
+			t.Errorf("W1: tasks_per_s=%v, but tasks/seconds=%v", got, want)
+		}
+	}
+	for i, m := range byWorkload["W2"] {
+		positive(m, "seconds", "sends", "sends_per_s", "tasks_sent", "tasks_per_s")
+		k := num(m, "receivers")
+		if k != []float64{1, 5}[i] {
+			t.Errorf("W2 line %d: receivers=%v, want 1, then 5", i, k)
+		}
+		sent, done, backlog := num(m, "tasks_sent"), num(m, "tasks_done"), num(m, "backlog")
+		if sent != num(m, "sends")*k || done+backlog != sent || backlog < 0 || num(m, "backlog_s") < 0 {
+			t.Errorf("W2: inconsistent counts: %v", m)
+		}
+	}
+	for _, m := range byWorkload["W3"] {
+		positive(m, "seconds", "sends", "p50_ms", "p95_ms", "p99_ms", "max_ms")
+		if m["received"] != m["sends"] {
+			t.Errorf("W3: received %s of %s", m["received"], m["sends"])
+		}
+		if !(num(m, "min_ms") <= num(m, "p50_ms") && num(m, "p50_ms") <= num(m, "p95_ms") &&
+			num(m, "p95_ms") <= num(m, "p99_ms") && num(m, "p99_ms") <= num(m, "max_ms")) {
+			t.Errorf("W3: percentiles out of order: %v", m)
+		}
+	}
+	for _, m := range byWorkload["W4"] {
+		positive(m, "bare_median_ms", "signal_median_ms", "ratio")
+		if got, want := num(m, "ratio"), num(m, "signal_median_ms")/num(m, "bare_median_ms"); got < want*0.9 || got > want*1.1 {
+			t.Errorf("W4: ratio=%v, medians give %v", got, want)
+		}
+	}
+	for i, m := range byWorkload["rss"] {
+		positive(m, "seconds", "tasks_per_s")
+		rss(m)
+		if m["backlog"] != []string{"2000", "10000"}[i] {
+			t.Errorf("rss line %d: backlog=%s, want 2000, then 10000", i, m["backlog"])
+		}
+	}
+}
+
+func TestCheckDBSaysHowToSetTheURL(t *testing.T) {
+	err := checkDB(context.Background(), "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable&connect_timeout=2")
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL=") {
+		t.Fatalf("checkDB on a closed port: %v; want advice on DATABASE_URL", err)
+	}
+}
+
+func TestLineRoundTrip(t *testing.T) {
+	l := newLine("W9")
+	l.add("n", 3)
+	l.add("rate", 12345.6)
+	l.add("small", 0.01234)
+	l.add("seconds", 1500*time.Millisecond)
+	l.add("error", `bad "thing" = here`)
+	s := l.String()
+	if want := `workload=W9 n=3 rate=12346 small=0.012 seconds=1.50 error="bad \"thing\" = here"`; s != want {
+		t.Fatalf("line %s\nwant %s", s, want)
+	}
+	m, err := parseLine(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["error"] != `bad "thing" = here` || m["rate"] != "12346" || len(m) != 6 {
+		t.Fatalf("parsed %v", m)
+	}
+	for _, bad := range []string{"n=1", "workload=W1 x", "workload=W1 a=1 a=2", `workload=W1 e="open`} {
+		if _, err := parseLine(bad); err == nil {
+			t.Errorf("parseLine(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestParsePgbench(t *testing.T) {
+	out := `pgbench (15.20 (Debian 15.20-0+deb12u1))
+transaction type: floor_send.sql
+scaling factor: 1
+query mode: simple
+number of clients: 8
+number of threads: 2
+maximum number of tries: 1
+duration: 10 s
+number of transactions actually processed: 21034
+number of failed transactions: 0 (0.000%)
+latency average = 3.801 ms
+initial connection time = 9.513 ms
+tps = 2104.681234 (without initial connection time)
+`
+	r, err := parsePgbench(out)
+	if err != nil || r.tps != 2104.681234 || r.txns != 21034 {
+		t.Fatalf("parsePgbench: %+v, %v", r, err)
+	}
+	if _, err := parsePgbench("pgbench: error: connection refused\n"); err == nil {
+		t.Fatal("parsePgbench accepted a failed run")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 200; i++ {
+		d = append(d, time.Duration(i))
+	}
+	for p, want := range map[float64]time.Duration{50: 100, 95: 190, 99: 198, 100: 200, 0: 1} {
+		if got := percentile(d, p); got != want {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+	if percentile(nil, 50) != 0 {
+		t.Error("percentile of nothing")
+	}
+}
+
+func TestParseVmHWM(t *testing.T) {
+	kib, err := parseVmHWM("Name:\tx\nVmPeak:\t  3060 kB\nVmHWM:\t    1768 kB\nVmRSS:\t 1700 kB\n")
+	if err != nil || kib != 1768 {
+		t.Fatalf("parseVmHWM: %d, %v", kib, err)
+	}
+	if kib, err := peakRSS(); err != nil || kib <= 0 {
+		t.Fatalf("peakRSS of this process: %d, %v", kib, err)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	var errs bytes.Buffer
+	o, err := parseOptions([]string{"-quick", "-run", "w1,FLOOR,w1", "-n", "77"}, &errs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(o.run, ",") != "W1,floor" || o.n != 77 || o.duration != time.Second || o.pairs != 200 {
+		t.Fatalf("options %+v", o)
+	}
+	for _, args := range [][]string{{"-run", "W7"}, {"-k", "6"}, {"-c", "0"}, {"extra"}} {
+		if _, err := parseOptions(args, &errs); err == nil {
+			t.Errorf("parseOptions(%q) accepted", args)
+		}
+	}
+}

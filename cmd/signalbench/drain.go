@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	signalrt "github.com/reliablesignals/signals/runtime"
+)
+
+// childDrainCmd is the hidden subcommand that drains a prepared schema in a
+// fresh process, so that its peak RSS is the drain's alone.
+const childDrainCmd = "child-drain"
+
+// noopKey is the receiver of the drained tasks.
+const noopKey = "bench.Noop"
+
+// runDrain inserts n no-op tasks into a fresh schema, then drains them with
+// one worker of c slots (0: the default) in a child process, and reports
+// tasks/s from worker start to the last task recorded as succeeded, and the
+// child's peak RSS.
+func runDrain(ctx context.Context, o *options, workload string, n, c int) (line, error) {
+	var l line
+	err := withScratch(ctx, o, workload, func(s *scratch) error {
+		start := time.Now()
+		if err := fill(ctx, s, n); err != nil {
+			return err
+		}
+		progress(o, "%s: inserted %d tasks in %.1fs; draining in a child process", workload, n, time.Since(start).Seconds())
+		res, err := drainInChild(ctx, o, s.url, n, c)
+		if err != nil {
+			return err
+		}
+		l = newLine(workload)
+		if workload == "rss" {
+			l.add("backlog", n)
+		}
+		l.add("concurrency", orDefault(c, signalrt.DefaultConcurrency))
+		if workload != "rss" {
+			l.add("tasks", n)
+		}
+		for _, k := range []string{"seconds", "tasks_per_s", "peak_rss_mib"} {
+			l.add(k, res[k])
+		}
+		return nil
+	})
+	return l, err
+}
+
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// fill inserts n available no-op tasks in one statement (the fastest bulk
+// path: no rows cross the wire), then vacuums and analyzes the table as a
+// queue table that has settled would be.
+func fill(ctx context.Context, s *scratch, n int) error {
+	pool, err := s.migrated(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, err = pool.Exec(ctx, `INSERT INTO signal_task (signal, receiver, payload)
+		SELECT 'noop', $1, jsonb_build_object('n', i) FROM generate_series(1, $2::int) AS i`, noopKey, n)
+	if err != nil {
+		return fmt.Errorf("inserting %d tasks: %w", n, err)
+	}
+	if _, err := pool.Exec(ctx, "VACUUM ANALYZE signal_task"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// drainInChild runs the drain in a child process of this binary and returns
+// the fields of its result line.
+func drainInChild(ctx context.Context, o *options, url string, n, c int) (map[string]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	bound := o.timeout
+	if d, ok := ctx.Deadline(); ok {
+		bound = time.Until(d) - 5*time.Second // report before the parent kills
+	}
+	cmd := exec.CommandContext(ctx, exe, childDrainCmd, "-db", url, "-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-timeout", bound.String())
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = o.stderr
+	cmd.WaitDelay = 5 * time.Second
+	runErr := cmd.Run()
+	var res map[string]string
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		if m, err := parseLine(sc.Text()); err == nil && m["workload"] == "drain" {
+			res = m
+		}
+	}
+	if runErr != nil {
+		if res != nil && res["error"] != "" {
+			return nil, errors.New(res["error"])
+		}
+		return nil, fmt.Errorf("drain child: %w", runErr)
+	}
+	if res == nil {
+		return nil, fmt.Errorf("drain child printed no result: %q", out.String())
+	}
+	return res, nil
+}
+
+// childDrain is the child side: drain the tasks in -db and print one line.
+func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(childDrainCmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("db", "", "connection URL with the schema's search_path")
+	n := fs.Int("n", 0, "tasks to wait for")
+	c := fs.Int("c", 0, "worker concurrency (0: default)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "bound")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	res, err := drain(ctx, *url, *n, *c, log)
+	l := newLine("drain")
+	if err != nil {
+		l.add("error", err.Error())
+		fmt.Fprintln(stdout, l)
+		return 1
+	}
+	l.add("tasks", *n)
+	l.add("seconds", res.elapsed)
+	l.add("tasks_per_s", float64(*n)/res.elapsed.Seconds())
+	l.add("ran_seconds", res.ran)
+	l.add("peak_rss_mib", float64(res.peakRSSKiB)/1024)
+	fmt.Fprintln(stdout, l)
+	return 0
+}
+
+type drainResult struct {
+	ran        time.Duration // worker start to the last receiver's return
+	elapsed    time.Duration // worker start to every task recorded as succeeded
+	peakRSSKiB int64
+}
+
+// drain runs one worker of c slots on url until all n tasks are recorded
+// as succeeded.
+func drain(ctx context.Context, url string, n, c int, log *slog.Logger) (drainResult, error) {
+	var res drainResult
+	pool, err := pgxpool.New(ctx, url) // pgx's default pool, as a user would have
+	if err != nil {
+		return res, err
+	}
+	defer pool.Close()
+	poll, err := pgx.Connect(ctx, url) // outside the worker's pool
+	if err != nil {
+		return res, err
+	}
+	defer poll.Close(context.WithoutCancel(ctx))
+
+	var ran atomic.Int64
+	allRan := make(chan struct{})
+	table := signalrt.Table{{Key: noopKey, Signal: "noop", Queue: signalrt.DefaultQueue, Handle: func(context.Context, []byte) error {
+		if ran.Add(1) == int64(n) {
+			close(allRan)
+		}
+		return nil
+	}}}
+	w, err := signalrt.NewWorker(pool, table, signalrt.Config{Concurrency: c, Logger: log})
+	if err != nil {
+		return res, err
+	}
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	finished := make(chan error, 1)
+	start := time.Now()
+	go func() { finished <- w.Run(wctx) }()
+
+	select {
+	case <-allRan:
+		res.ran = time.Since(start)
+	case err := <-finished:
+		return res, fmt.Errorf("worker stopped after %d of %d tasks: %v", ran.Load(), n, err)
+	case <-ctx.Done():
+		stop()
+		<-finished
+		return res, fmt.Errorf("timed out after %.1fs: %d of %d tasks ran", time.Since(start).Seconds(), ran.Load(), n)
+	}
+	// Every receiver returned; wait for the worker to record the last
+	// successes. Only running rows are left, found on their partial index.
+	for {
+		var running int64
+		if err := poll.QueryRow(ctx, "SELECT count(*) FROM signal_task WHERE state = 'running'").Scan(&running); err != nil {
+			stop()
+			<-finished
+			return res, fmt.Errorf("waiting for completions: %w", err)
+		}
+		if running == 0 {
+			res.elapsed = time.Since(start)
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	if err := <-finished; err != nil {
+		return res, err
+	}
+	st, err := taskStates(ctx, poll)
+	if err != nil {
+		return res, err
+	}
+	if st[signalrt.StateSucceeded] != int64(n) || int64(n) != st[signalrt.StateSucceeded]+st[signalrt.StateDead]+st[signalrt.StateAvailable]+st[signalrt.StateRunning] {
+		return res, fmt.Errorf("after the drain: %v; want %d succeeded", st, n)
+	}
+	res.peakRSSKiB, err = peakRSS()
+	return res, err
+}
+
+// peakRSS returns this process's peak resident set size (VmHWM) in KiB.
+func peakRSS() (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	return parseVmHWM(string(b))
+}
+
+func parseVmHWM(status string) (int64, error) {
+	for _, ln := range strings.Split(status, "\n") {
+		if rest, ok := strings.CutPrefix(ln, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				return strconv.ParseInt(f[0], 10, 64)
+			}
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/self/status")
+}
