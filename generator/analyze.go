@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -68,14 +67,13 @@ func analyze(prog *program) (*model, []diag, []Diagnostic) {
 	for _, r := range receivers {
 		a.link(r)
 	}
-	if len(a.diags) > 0 || len(a.ext) > 0 {
-		return nil, a.diags, a.ext
-	}
+	// The remaining checks run on what passed so far, so that every
+	// problem is reported at once.
 	m := a.build()
 	a.checkNames(m)
 	a.checkCycles(m)
-	if len(a.diags) > 0 {
-		return nil, a.diags, nil
+	if len(a.diags) > 0 || len(a.ext) > 0 {
+		return nil, a.diags, a.ext
 	}
 	return m, nil, nil
 }
@@ -226,8 +224,12 @@ func (a *analyzer) define(pkg *packages.Package, f found) {
 	}
 	qual := qualifier(pkg.Types)
 	bad := false
-	if sig.Results().Len() > 0 {
-		a.errorf(spec.Type.Pos(), "%s returns %s; a signal declaration has no results: type %s func(orderID int64, ...)", what, types.TypeString(sig.Results(), qual), spec.Name.Name)
+	if res := sig.Results(); res.Len() > 0 {
+		found := types.TypeString(res, qual)
+		if res.Len() == 1 {
+			found = types.TypeString(res.At(0).Type(), qual)
+		}
+		a.errorf(spec.Type.Pos(), "%s returns %s; a signal declaration has no results: type %s func(orderID int64, ...)", what, found, spec.Name.Name)
 		bad = true
 	}
 	s := &signal{declared: true, typeName: spec.Name.Name, pos: f.pos, argPos: spec.Name.Pos()}
@@ -474,11 +476,11 @@ func canImport(from, path string) bool {
 // its parameters against the signal's arguments.
 func (a *analyzer) link(r *receiver) {
 	if prev := a.keys[r.key]; prev != nil {
-		hint := "give one of them a distinct name= option"
 		if prev.fn == r.fn {
-			hint = fmt.Sprintf("%s receives several signals, so give each directive its own name= option", r.displayName())
+			a.errorf(r.pos, "receiver key %s is used twice: %s receives %s here and %s (%s); give each directive its own name= option", r.key, r.displayName(), r.signalName, prev.signalName, a.prog.where(prev.pos))
+		} else {
+			a.errorf(r.pos, "receiver key %s is used twice: by %s here and by %s (%s); give one of them a distinct name= option", r.key, r.displayName(), prev.displayName(), a.prog.where(prev.pos))
 		}
-		a.errorf(r.pos, "receiver key %s is used twice: by %s here and by %s (%s); %s", r.key, r.displayName(), prev.displayName(), a.prog.where(prev.pos), hint)
 		return
 	}
 	a.keys[r.key] = r
@@ -655,15 +657,16 @@ func (a *analyzer) checkNames(m *model) {
 		}
 		if t.scope != nil && len(t.signals) > 0 {
 			if obj := t.scope.Lookup(runtimeAlias); obj != nil {
-				a.errorf(t.signals[0].pos, "package %s declares %s (%s), the name generated code gives the runtime package; rename the declaration", t.path, runtimeAlias, a.prog.where(obj.Pos()))
+				a.errorf(obj.Pos(), "%s collides with the name under which the generated %s imports the runtime package; rename it", objDesc(obj), SignalsFile)
 			}
 		}
 	}
 	if d := m.dispatch; d != nil && d.scope != nil {
-		for _, name := range []string{"Table", runtimeAlias} {
-			if obj := d.scope.Lookup(name); obj != nil {
-				a.errorf(m.signals[0].pos, "the dispatch package %s declares %s (%s), which the generated dispatch code needs; rename the declaration", d.path, objDesc(obj), a.prog.where(obj.Pos()))
-			}
+		if obj := d.scope.Lookup("Table"); obj != nil {
+			a.errorf(obj.Pos(), "%s collides with the generated dispatch table function Table; rename it", objDesc(obj))
+		}
+		if obj := d.scope.Lookup(runtimeAlias); obj != nil {
+			a.errorf(obj.Pos(), "%s collides with the name under which the generated %s imports the runtime package; rename it", objDesc(obj), DispatchFile)
 		}
 	}
 }
