@@ -161,12 +161,12 @@ func lcsOps(x, y []string, ax, bx int) []diffOp {
 			ops = append(ops, diffOp{' ', x[i], ax + i, bx + j})
 			i++
 			j++
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-			ops = append(ops, diffOp{'+', y[j], ax + i, bx + j})
-			j++
-		default:
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
 			ops = append(ops, diffOp{'-', x[i], ax + i, bx + j})
 			i++
+		default:
+			ops = append(ops, diffOp{'+', y[j], ax + i, bx + j})
+			j++
 		}
 	}
 	return ops

@@ -209,9 +209,12 @@ func (prog *program) resolvePlace(flagDir, def, flagName string) place {
 	return place{dir: d, err: fmt.Sprintf("directory %s is outside the main module; choose one inside it with %s", prog.rel(d), flagName)}
 }
 
-// rel returns path relative to the working directory when it is inside it.
+// rel returns path relative to the working directory.
 func (prog *program) rel(path string) string {
-	if r, err := filepath.Rel(prog.dir, path); err == nil && !strings.HasPrefix(r, "..") {
+	if !filepath.IsAbs(path) {
+		return path
+	}
+	if r, err := filepath.Rel(prog.dir, path); err == nil {
 		return r
 	}
 	return path

@@ -113,6 +113,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(diags) > 0 {
 		for _, d := range diags {
+			if !d.Pos.IsValid() {
+				logger.Print(d.Message)
+				continue
+			}
 			fmt.Fprintln(stderr, d)
 		}
 		return failed

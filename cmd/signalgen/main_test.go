@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestMain runs the command itself when the test binary is re-executed by
+// signalgen(), so that tests check the real exit status and output.
+func TestMain(m *testing.M) {
+	if os.Getenv("SIGNALGEN_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// result is what one run of the command did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// signalgen runs the command in dir with args.
+func signalgen(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SIGNALGEN_RUN_MAIN=1", "GOWORK=off")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	code := 0
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// module writes a module with the given files (go.mod added) into a new
+// temporary directory.
+func module(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files["go.mod"] = "module example.com/m\n\ngo 1.26.0\n"
+	for name, content := range files {
+		write(t, filepath.Join(dir, name), content)
+	}
+	return dir
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tree lists the files under dir with their modification times.
+func tree(t *testing.T, dir string) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if !info.IsDir() {
+			rel, _ := filepath.Rel(dir, path)
+			out[filepath.ToSlash(rel)] = info.ModTime()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+const receiverA = `package a
+
+import "context"
+
+// Ship receives order.placed.
+//
+//signal:receiver order.placed queue=warehouse
+func Ship(ctx context.Context, orderID int64) error { return nil }
+`
+
+const receiverB = `package b
+
+import "context"
+
+// Mail receives order.placed too.
+//
+//signal:receiver order.placed
+func Mail(ctx context.Context, orderID int64, email string) error { return nil }
+`
+
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-nope"}, 2, "flag provided but not defined: -nope"},
+		{[]string{"./...", "-check"}, 2, "signalgen: flag -check after the package patterns; flags come first"},
+		{[]string{"-h"}, 0, "usage: signalgen [flags] [packages]"},
+	} {
+		r := signalgen(t, dir, tt.args...)
+		if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("signalgen %v: exit %d, stderr:\n%s\nwant exit %d and %q", tt.args, r.code, r.stderr, tt.code, tt.want)
+		}
+		if tt.code == 2 && !strings.Contains(r.stderr, "usage: signalgen") {
+			t.Errorf("signalgen %v: no usage on stderr:\n%s", tt.args, r.stderr)
+		}
+	}
+}
+
+// TestErrors checks that input errors are printed as file:line:col with
+// paths relative to the working directory, sorted, with exit status 1 (2
+// with -check), and that nothing is written.
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	dir := module(t, map[string]string{
+		"a/a.go": receiverA,
+		"b/b.go": strings.Replace(receiverB, "orderID int64", "orderID string", 1) +
+			"\n// Bad has no context.\n//\n//signal:receiver other\nfunc Bad() error { return nil }\n",
+	})
+	before := tree(t, dir)
+	want := `b/b.go:8:32: signal order.placed: receiver Mail takes orderID as string, but receiver Ship takes it as int64 (a/a.go:8:32); the receivers of an implicit signal must agree on each argument's type, or the signal must be declared with //signal:define
+b/b.go:13:9: receiver Bad has no parameters; a receiver takes a context.Context first: func Bad(ctx context.Context, ...) error
+`
+	r := signalgen(t, dir)
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	if diff := cmp.Diff(want, r.stderr); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+	// From a subdirectory, paths are relative to it.
+	r = signalgen(t, filepath.Join(dir, "b"), "-check", "../...")
+	if r.code != 2 || !strings.HasPrefix(r.stderr, "b.go:8:32: ") || !strings.Contains(r.stderr, "(../a/a.go:8:32)") || r.stdout != "" {
+		t.Errorf("-check from b: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and paths relative to b", r.code, r.stdout, r.stderr)
+	}
+	if diff := cmp.Diff(before, tree(t, dir)); diff != "" {
+		t.Errorf("files changed although there were errors (-before +after):\n%s", diff)
+	}
+}
+
+// TestGenerateCheckRemove runs the whole cycle: generate, check clean,
+// change the input, check stale, regenerate, remove a receiver's package
+// of directives and see our files removed.
+func TestGenerateCheckRemove(t *testing.T) {
+	t.Parallel()
+	dir := module(t, map[string]string{"a/a.go": receiverA})
+
+	// -check before anything was generated: stale, with a diff that adds
+	// the files.
+	r := signalgen(t, dir, "-check")
+	if r.code != 1 || !strings.Contains(r.stdout, "+++ b/signals/signals_gen.go") || !strings.Contains(r.stderr, "signalgen: generated code is stale") {
+		t.Fatalf("first -check: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "signals")); !os.IsNotExist(err) {
+		t.Fatalf("-check wrote files: %v", err)
+	}
+
+	if r = signalgen(t, dir); r.code != 0 || r.stderr != "" {
+		t.Fatalf("generate: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	gen := tree(t, dir)
+	for _, f := range []string{"signals/signals_gen.go", "signals/dispatch/dispatch_gen.go"} {
+		if _, ok := gen[f]; !ok {
+			t.Errorf("%s was not written; files: %v", f, gen)
+		}
+	}
+	if r = signalgen(t, dir, "-check"); r.code != 0 || r.stdout != "" {
+		t.Fatalf("-check after generate: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Unchanged bytes are not rewritten.
+	if r = signalgen(t, dir, "-v"); r.code != 0 || r.stderr != "" {
+		t.Fatalf("regenerate: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if diff := cmp.Diff(gen, tree(t, dir)); diff != "" {
+		t.Errorf("regenerating unchanged output touched files (-before +after):\n%s", diff)
+	}
+
+	// A second receiver makes the output stale.
+	write(t, filepath.Join(dir, "b/b.go"), receiverB)
+	r = signalgen(t, dir, "-check")
+	wantDiff := `--- a/signals/signals_gen.go
++++ b/signals/signals_gen.go
+@@ -16,12 +16,14 @@
+ // OrderPlacedPayload is the payload of signal order.placed: the parameters of
+ // its receivers.
+ type OrderPlacedPayload struct {
+-	OrderID int64 ` + "`json:\"order_id\"`" + `
++	Email   string ` + "`json:\"email\"`" + `
++	OrderID int64  ` + "`json:\"order_id\"`" + `
+ }
+`
+	if r.code != 1 || !strings.Contains(r.stdout, wantDiff) {
+		t.Errorf("-check after adding a receiver: exit %d, stdout:\n%s\nwant it to contain:\n%s", r.code, r.stdout, wantDiff)
+	}
+	if r = signalgen(t, dir, "-v", "./..."); r.code != 0 || !strings.Contains(r.stderr, "signalgen: updated signals/signals_gen.go") {
+		t.Fatalf("regenerate: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+
+	// Without directives, our files go.
+	write(t, filepath.Join(dir, "a/a.go"), "package a\n")
+	write(t, filepath.Join(dir, "b/b.go"), "package b\n")
+	if r = signalgen(t, dir); r.code != 0 {
+		t.Fatalf("generate without directives: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	want := map[string]bool{"go.mod": true, "a/a.go": true, "b/b.go": true}
+	got := map[string]bool{}
+	for f := range tree(t, dir) {
+		got[f] = true
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("files after removing the directives (-want +got):\n%s", diff)
+	}
+}
+
+// TestDirs checks -signals and -dispatch.
+func TestDirs(t *testing.T) {
+	t.Parallel()
+	dir := module(t, map[string]string{"a/a.go": receiverA})
+	r := signalgen(t, dir, "-signals", "internal/sig", "-dispatch", "cmd/worker/table")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	files := tree(t, dir)
+	for _, f := range []string{"internal/sig/signals_gen.go", "cmd/worker/table/dispatch_gen.go"} {
+		if _, ok := files[f]; !ok {
+			t.Errorf("%s was not written; files: %v", f, files)
+		}
+	}
+	content, err := os.ReadFile(filepath.Join(dir, "cmd/worker/table/dispatch_gen.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(content), "package table\n") || !strings.Contains(string(content), `"example.com/m/internal/sig"`) {
+		t.Errorf("dispatch_gen.go is not package table importing example.com/m/internal/sig:\n%s", content)
+	}
+	r = signalgen(t, dir, "-signals", "../outside")
+	if want := "a/a.go:7:1: signal order.placed is not declared with //signal:define, so its sender goes into the generated signals package, but directory ../outside is outside the main module; choose one inside it with -signals\n"; r.code != 1 || r.stderr != want {
+		t.Errorf("-signals outside the module: exit %d, stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+	}
+}
+
+// TestNoPackages checks a pattern that matches nothing.
+func TestNoPackages(t *testing.T) {
+	t.Parallel()
+	dir := module(t, map[string]string{"a/a.go": "package a\n"})
+	r := signalgen(t, dir, "./nothing/...")
+	if r.code != 1 || !strings.Contains(r.stderr, "pattern ./nothing/...: ") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,44 @@
+package generator_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencyDirection keeps the dependencies pointing one way: the
+// runtime (what users link into their programs) imports neither the
+// generator's libraries nor the generator; the generator and its command
+// do not import the runtime (they only write code that does).
+func TestDependencyDirection(t *testing.T) {
+	t.Parallel()
+	deps := func(pkgs ...string) []string {
+		t.Helper()
+		out, err := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %v: %v", pkgs, err)
+		}
+		return strings.Fields(string(out))
+	}
+	for _, tt := range []struct {
+		pkgs      []string
+		forbidden []string
+	}{
+		{
+			pkgs:      []string{"github.com/reliablesignals/signals/runtime/..."},
+			forbidden: []string{"golang.org/x/tools", "github.com/dave/jennifer", "github.com/reliablesignals/signals/generator"},
+		},
+		{
+			pkgs:      []string{"github.com/reliablesignals/signals/generator/...", "github.com/reliablesignals/signals/cmd/signalgen"},
+			forbidden: []string{"github.com/reliablesignals/signals/runtime", "github.com/jackc/pgx"},
+		},
+	} {
+		for _, dep := range deps(tt.pkgs...) {
+			for _, f := range tt.forbidden {
+				if dep == f || strings.HasPrefix(dep, f+"/") {
+					t.Errorf("%v imports %s (through go list -deps); it must not depend on %s", tt.pkgs, dep, f)
+				}
+			}
+		}
+	}
+}
