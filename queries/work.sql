@@ -19,12 +19,14 @@ WHERE t.id = claimed.id
 RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.created_at;
 
 -- name: CompleteTasks :exec
--- Mark tasks succeeded, batched. A row is only touched if it is still the
--- attempt this worker ran (a rescued and reclaimed task is left alone).
-UPDATE signal_task t
+-- Mark tasks succeeded, batched. Rows are found by primary key only: the
+-- condition on lease_until (set exactly while a task is running, see the
+-- schema) keeps the planner off the running index, whose statistics lag far
+-- behind a busy queue. A task that was rescued and taken by another worker
+-- is left alone.
+UPDATE signal_task
 SET state = 'succeeded', finished_at = now(), lease_until = NULL
-FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@attempts::integer[]) AS attempt) AS done
-WHERE t.id = done.id AND t.attempt = done.attempt AND t.state = 'running' AND t.worker = @worker::text;
+WHERE id = ANY(@ids::bigint[]) AND lease_until IS NOT NULL AND worker = @worker::text;
 
 -- name: FailTask :exec
 -- Record a failed attempt: retry after @delay_seconds (database clock), or
@@ -36,19 +38,19 @@ SET state = CASE WHEN @dead::boolean THEN 'dead' ELSE 'available' END,
     lease_until = NULL,
     errors = errors || jsonb_build_array(jsonb_build_object(
         'attempt', attempt, 'at', now(), 'error', @error::text, 'worker', worker))
-WHERE id = @id::bigint AND attempt = @attempt::integer AND state = 'running' AND worker = @worker::text;
+WHERE id = @id::bigint AND attempt = @attempt::integer AND lease_until IS NOT NULL AND worker = @worker::text;
 
 -- name: ExtendLeases :exec
 -- Heartbeat: extend the lease of tasks this worker is still running.
 UPDATE signal_task
 SET lease_until = now() + make_interval(secs => @lease_seconds::float8)
-WHERE id = ANY(@ids::bigint[]) AND state = 'running' AND worker = @worker::text;
+WHERE id = ANY(@ids::bigint[]) AND lease_until IS NOT NULL AND worker = @worker::text;
 
 -- name: ReleaseTasks :exec
 -- Graceful shutdown: give tasks back without counting the attempt.
 UPDATE signal_task
 SET state = 'available', attempt = attempt - 1, run_at = now(), lease_until = NULL, worker = NULL
-WHERE id = ANY(@ids::bigint[]) AND state = 'running' AND worker = @worker::text;
+WHERE id = ANY(@ids::bigint[]) AND lease_until IS NOT NULL AND worker = @worker::text;
 
 -- name: RescueExpired :many
 -- Tasks whose lease ran out (their worker died or lost its connection) go

@@ -60,7 +60,7 @@ func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 				res := w.run(ctx, t)
 				switch {
 				case res.err == nil:
-					err = queries.CompleteTasks(ctx, w.pool, dbsqlc.CompleteTasksParams{Ids: []int64{t.ID}, Attempts: []int32{t.Attempt}, Worker: w.cfg.Name})
+					err = queries.CompleteTasks(ctx, w.pool, dbsqlc.CompleteTasksParams{Ids: []int64{t.ID}, Worker: w.cfg.Name})
 					st.Succeeded++
 				case res.dead:
 					w.recordFailure(ctx, t, res)

@@ -405,7 +405,7 @@ func (q *queueRunner) execute(ctx context.Context, t *task) {
 		return // given back at shutdown; another worker runs it
 	}
 	if res.err == nil {
-		q.w.done.add(t.ID, t.Attempt)
+		q.w.done.add(t.ID)
 		return
 	}
 	q.w.recordFailure(context.WithoutCancel(ctx), t, res)
@@ -470,15 +470,13 @@ type completer struct {
 	w    *Worker
 	kick chan struct{}
 
-	mu       sync.Mutex
-	ids      []int64
-	attempts []int32
+	mu  sync.Mutex
+	ids []int64
 }
 
-func (c *completer) add(id int64, attempt int32) {
+func (c *completer) add(id int64) {
 	c.mu.Lock()
 	c.ids = append(c.ids, id)
-	c.attempts = append(c.attempts, attempt)
 	c.mu.Unlock()
 	signal(c.kick)
 }
@@ -500,20 +498,19 @@ func (c *completer) run(ctx context.Context) {
 // run again (at least once).
 func (c *completer) flush(ctx context.Context) {
 	c.mu.Lock()
-	ids, attempts := c.ids, c.attempts
-	c.ids, c.attempts = nil, nil
+	ids := c.ids
+	c.ids = nil
 	c.mu.Unlock()
 	if len(ids) == 0 {
 		return
 	}
-	err := queries.CompleteTasks(ctx, c.w.pool, dbsqlc.CompleteTasksParams{Ids: ids, Attempts: attempts, Worker: c.w.cfg.Name})
+	err := queries.CompleteTasks(ctx, c.w.pool, dbsqlc.CompleteTasksParams{Ids: ids, Worker: c.w.cfg.Name})
 	if err == nil {
 		return
 	}
 	c.w.log.Error("recording succeeded tasks failed; retrying", "tasks", len(ids), "err", err)
 	c.mu.Lock()
 	c.ids = append(ids, c.ids...)
-	c.attempts = append(attempts, c.attempts...)
 	c.mu.Unlock()
 	if ctx.Err() == nil {
 		sleep(ctx, 100*time.Millisecond)

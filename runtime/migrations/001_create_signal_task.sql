@@ -27,7 +27,12 @@ CREATE TABLE signal_task (
     worker       text,
     errors       jsonb       NOT NULL DEFAULT '[]',
     created_at   timestamptz NOT NULL DEFAULT now(),
-    finished_at  timestamptz
+    finished_at  timestamptz,
+    -- A task holds a lease exactly while it runs. Queries that look up
+    -- running tasks by id test lease_until, not state, so that the planner
+    -- uses the primary key rather than the running index (whose statistics
+    -- trail a busy queue).
+    CHECK ((state = 'running') = (lease_until IS NOT NULL))
 ) WITH (
     -- A hot queue table: leave room on each page for updated row versions and
     -- vacuum it long before the default 20% of dead rows piles up.
