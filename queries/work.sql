@@ -16,16 +16,23 @@ SET state = 'running',
     worker = @worker::text
 FROM claimed
 WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.created_at;
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms;
 
 -- name: CompleteTasks :exec
--- Mark tasks succeeded, batched. Rows are found by primary key only: the
--- condition on lease_until (set exactly while a task is running, see the
--- schema) keeps the planner off the running index, whose statistics lag far
--- behind a busy queue. A task that was rescued and taken by another worker
--- is left alone.
+-- Mark tasks succeeded, batched (Config.Retention > 0 keeps them). Rows are
+-- found by primary key only: the condition on lease_until (set exactly while
+-- a task is running, see the schema) keeps the planner off the running
+-- index, whose statistics trail a busy queue. A task that was rescued and
+-- taken by another worker is left alone.
 UPDATE signal_task
 SET state = 'succeeded', finished_at = now(), lease_until = NULL
+WHERE id = ANY(@ids::bigint[]) AND lease_until IS NOT NULL AND worker = @worker::text;
+
+-- name: DeleteSucceededTasks :exec
+-- Forget succeeded tasks at once, batched: the default (Config.Retention
+-- 0). A delete writes no new row version, so it is the cheapest way to
+-- finish a task. Same conditions as CompleteTasks.
+DELETE FROM signal_task
 WHERE id = ANY(@ids::bigint[]) AND lease_until IS NOT NULL AND worker = @worker::text;
 
 -- name: FailTask :exec

@@ -86,11 +86,13 @@ type testWriter struct{}
 
 func (testWriter) Write(p []byte) (int, error) { fmt.Print(string(p)); return len(p), nil }
 
-// fastConfig retries at once and polls often, so tests do not wait.
+// fastConfig retries at once and polls often, so tests do not wait, and
+// keeps succeeded tasks so that tests can look at them.
 func fastConfig() signalrt.Config {
 	return signalrt.Config{
 		Backoff:      func(int) time.Duration { return 10 * time.Millisecond },
 		PollInterval: 50 * time.Millisecond,
+		Retention:    time.Hour,
 		Logger:       quiet(),
 	}
 }

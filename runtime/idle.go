@@ -60,7 +60,7 @@ func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 				res := w.run(ctx, t)
 				switch {
 				case res.err == nil:
-					err = queries.CompleteTasks(ctx, w.pool, dbsqlc.CompleteTasksParams{Ids: []int64{t.ID}, Worker: w.cfg.Name})
+					err = w.finish(ctx, []int64{t.ID})
 					st.Succeeded++
 				case res.dead:
 					w.recordFailure(ctx, t, res)

@@ -28,7 +28,6 @@ const (
 	DefaultLease         = 30 * time.Second
 	DefaultTimeout       = 5 * time.Minute
 	DefaultShutdownGrace = 10 * time.Second
-	DefaultRetention     = 24 * time.Hour
 )
 
 // QueueConfig configures one queue of a worker.
@@ -71,8 +70,11 @@ type Config struct {
 	// context is cancelled (default 10s). Tasks still running then have
 	// their context cancelled and are given back for another worker.
 	ShutdownGrace time.Duration
-	// Retention is how long succeeded tasks are kept before they are deleted
-	// in batches (default 24h). A negative value keeps them forever.
+	// Retention is how long succeeded tasks are kept, as state succeeded,
+	// before they are deleted in batches. 0, the default, deletes a task as
+	// soon as it succeeds (in the batched statement that would otherwise
+	// mark it), which is the fastest way to finish tasks; a negative value
+	// keeps them forever. Dead tasks are kept either way: see DeadRetention.
 	Retention time.Duration
 	// DeadRetention is how long dead tasks are kept. 0, the default, keeps
 	// them until someone retries or deletes them.
@@ -85,6 +87,17 @@ type Config struct {
 	// Name identifies this worker in task rows and logs (default
 	// host:pid:random).
 	Name string
+	// SynchronousCommit makes the worker's own bookkeeping (claims,
+	// results, lease extensions) commit with the server's
+	// synchronous_commit setting. By default the worker runs it on
+	// connections of its own with synchronous_commit=off: a commit then
+	// does not wait for the WAL flush, and a PostgreSQL crash can forget
+	// the last fraction of a second of bookkeeping, which at worst runs a
+	// task again (the at-least-once promise holds; a sender's transaction
+	// is never affected). Set it when the server must not see the
+	// synchronous_commit startup parameter, as behind PgBouncer, which
+	// refuses it unless told to ignore it.
+	SynchronousCommit bool
 }
 
 // DefaultBackoff is the retry delay used when Config.Backoff is nil: 1s
@@ -114,9 +127,6 @@ func (c Config) withDefaults(table Table) Config {
 	setDefault(&c.Lease, DefaultLease)
 	setDefault(&c.Timeout, DefaultTimeout)
 	setDefault(&c.ShutdownGrace, DefaultShutdownGrace)
-	if c.Retention == 0 {
-		c.Retention = DefaultRetention
-	}
 	if c.Backoff == nil {
 		c.Backoff = DefaultBackoff
 	}
@@ -142,7 +152,8 @@ func setDefault(d *time.Duration, def time.Duration) {
 // one process or in many, can share one database: each task is claimed by
 // one of them at a time.
 type Worker struct {
-	pool      *pgxpool.Pool
+	pool      *pgxpool.Pool // the pool given to NewWorker
+	db        *pgxpool.Pool // the pool of the bookkeeping: pool, or Run's own
 	cfg       Config
 	log       *slog.Logger
 	receivers map[string]Receiver
@@ -161,7 +172,7 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults(table)
-	w := &Worker{pool: pool, cfg: cfg, log: cfg.Logger.With("worker", cfg.Name), receivers: receivers, byName: map[string]*queueRunner{}}
+	w := &Worker{pool: pool, db: pool, cfg: cfg, log: cfg.Logger.With("worker", cfg.Name), receivers: receivers, byName: map[string]*queueRunner{}}
 	names := make([]string, 0, len(cfg.Queues))
 	for name := range cfg.Queues {
 		names = append(names, name)
@@ -204,6 +215,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	if len(w.queues) == 0 {
 		return errors.New("worker: no queues to run: the dispatch table is empty and Config.Queues names none")
+	}
+	if !w.cfg.SynchronousCommit {
+		own, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), w.bookkeepingConfig())
+		if err != nil {
+			return fmt.Errorf("worker: opening its connection pool: %w", err)
+		}
+		w.db = own
+		defer func() { w.db = w.pool; own.Close() }()
 	}
 	// Receivers run on workCtx, which outlives ctx by the grace period.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -259,9 +278,25 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg.Wait()
 	// The completer's last flush ran in w.done.run; anything added after it
 	// (a receiver finishing late) is flushed here.
-	w.done.flush(context.Background())
+	w.done.flushDetached(ctx)
 	w.log.Info("worker stopped")
 	return nil
+}
+
+// bookkeepingConfig is the configuration of the pool that Run opens for
+// its claims and results: the given pool's, with synchronous_commit=off
+// (see Config.SynchronousCommit), and as many connections as the claim
+// loops, the completer, the heartbeat and the maintenance use at once,
+// plus a few for recording failures.
+func (w *Worker) bookkeepingConfig() *pgxpool.Config {
+	cfg := w.pool.Config() // a copy
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	cfg.MaxConns = int32(len(w.queues) + 6)
+	cfg.MinConns, cfg.MinIdleConns = 0, 0
+	return cfg
 }
 
 func (w *Worker) queueNames() []string {
@@ -300,7 +335,7 @@ func (w *Worker) releaseAll() int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := queries.ReleaseTasks(ctx, w.pool, dbsqlc.ReleaseTasksParams{Ids: ids, Worker: w.cfg.Name}); err != nil {
+	if err := queries.ReleaseTasks(ctx, w.db, dbsqlc.ReleaseTasksParams{Ids: ids, Worker: w.cfg.Name}); err != nil {
 		w.log.Error("giving tasks back failed; they return when their lease expires", "tasks", len(ids), "err", err)
 	}
 	return len(ids)
@@ -345,7 +380,7 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 			}
 			continue
 		}
-		rows, err := queries.ClaimTasks(ctx, w.pool, dbsqlc.ClaimTasksParams{
+		rows, err := queries.ClaimTasks(ctx, w.db, dbsqlc.ClaimTasksParams{
 			Queue: q.name, Max: int32(free), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
 		})
 		if err != nil {
@@ -449,7 +484,7 @@ func (w *Worker) run(ctx context.Context, t *task) result {
 
 func (w *Worker) recordFailure(ctx context.Context, t *task, res result) {
 	msg := res.err.Error()
-	err := queries.FailTask(ctx, w.pool, dbsqlc.FailTaskParams{
+	err := queries.FailTask(ctx, w.db, dbsqlc.FailTaskParams{
 		ID: t.ID, Attempt: t.Attempt, Worker: w.cfg.Name,
 		Dead: res.dead, DelaySeconds: res.delay.Seconds(), Error: msg,
 	})
@@ -485,12 +520,21 @@ func (c *completer) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			c.flush(context.WithoutCancel(ctx))
+			c.flushDetached(ctx)
 			return
 		case <-c.kick:
-			c.flush(ctx)
+			c.flushDetached(ctx)
 		}
 	}
+}
+
+// flushDetached flushes on a context that shutdown does not cancel (a flush
+// cut short would only have to be repeated), bounded so that an unreachable
+// database cannot hold the worker forever.
+func (c *completer) flushDetached(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	c.flush(ctx)
 }
 
 // flush records the pending successes. On failure it keeps them for the
@@ -504,7 +548,7 @@ func (c *completer) flush(ctx context.Context) {
 	if len(ids) == 0 {
 		return
 	}
-	err := queries.CompleteTasks(ctx, c.w.pool, dbsqlc.CompleteTasksParams{Ids: ids, Worker: c.w.cfg.Name})
+	err := c.w.finish(ctx, ids)
 	if err == nil {
 		return
 	}
@@ -516,6 +560,16 @@ func (c *completer) flush(ctx context.Context) {
 		sleep(ctx, 100*time.Millisecond)
 		signal(c.kick)
 	}
+}
+
+// finish records that the tasks ids succeeded: it deletes them, or marks
+// them succeeded when Config.Retention keeps them.
+func (w *Worker) finish(ctx context.Context, ids []int64) error {
+	arg := dbsqlc.CompleteTasksParams{Ids: ids, Worker: w.cfg.Name}
+	if w.cfg.Retention == 0 {
+		return queries.DeleteSucceededTasks(ctx, w.db, dbsqlc.DeleteSucceededTasksParams(arg))
+	}
+	return queries.CompleteTasks(ctx, w.db, arg)
 }
 
 // heartbeat extends the leases of tasks that have run for a third of the
@@ -544,7 +598,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		if len(ids) == 0 {
 			continue
 		}
-		if err := queries.ExtendLeases(ctx, w.pool, dbsqlc.ExtendLeasesParams{Ids: ids, Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds()}); err != nil && ctx.Err() == nil {
+		if err := queries.ExtendLeases(ctx, w.db, dbsqlc.ExtendLeasesParams{Ids: ids, Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds()}); err != nil && ctx.Err() == nil {
 			w.log.Error("extending leases failed", "tasks", len(ids), "err", err)
 		}
 	}
@@ -557,7 +611,7 @@ func (w *Worker) maintain(ctx context.Context) {
 	const batch = 1000
 	for {
 		for ctx.Err() == nil {
-			rows, err := queries.RescueExpired(ctx, w.pool, batch)
+			rows, err := queries.RescueExpired(ctx, w.db, batch)
 			if err != nil {
 				if ctx.Err() == nil {
 					w.log.Error("rescuing expired tasks failed", "err", err)
@@ -589,7 +643,7 @@ func (w *Worker) deleteFinished(ctx context.Context, state string, keep time.Dur
 	}
 	const batch = 1000
 	for ctx.Err() == nil {
-		n, err := queries.DeleteFinished(ctx, w.pool, dbsqlc.DeleteFinishedParams{State: state, Before: time.Now().Add(-keep), Max: batch})
+		n, err := queries.DeleteFinished(ctx, w.db, dbsqlc.DeleteFinishedParams{State: state, Before: time.Now().Add(-keep), Max: batch})
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Error("deleting finished tasks failed", "state", state, "err", err)

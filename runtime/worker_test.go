@@ -200,7 +200,7 @@ func TestUnknownReceiverAndBadPayloadEndDeadAndCanBeRetried(t *testing.T) {
 	if n, err := signalrt.Retry(ctx, pool, gone.ID); err != nil || n != 1 {
 		t.Fatalf("Retry: %d, %v", n, err)
 	}
-	st, err = signalrt.RunUntilIdle(ctx, pool, signalrt.Table{rec.handler("gone", nil)})
+	st, err = mustWorker(t, pool, signalrt.Table{rec.handler("gone", nil)}, fastConfig()).RunUntilIdle(ctx)
 	if err != nil || st.Succeeded != 1 || rec.count("gone") != 1 {
 		t.Fatalf("after retry: stats %+v, err %v, calls %d", st, err, rec.count("gone"))
 	}
@@ -370,6 +370,35 @@ func TestPerQueueConcurrencyLimit(t *testing.T) {
 	if p := peak.Load(); p != 3 {
 		t.Fatalf("peak concurrency %d, want 3", p)
 	}
+}
+
+func TestSucceededTasksAreDeletedByDefault(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	ctx := context.Background()
+	rec := newRecorder()
+	send(t, pool, []signalrt.Route{{Receiver: "ok"}, {Receiver: "bad", MaxAttempts: 1}}, 1)
+	table := signalrt.Table{rec.handler("ok", nil), rec.handler("bad", func(context.Context, num) error { return errBoom })}
+
+	// RunUntilIdle and a running worker both use the default Retention.
+	st, err := signalrt.RunUntilIdle(ctx, pool, table)
+	if err != nil || st.Succeeded != 1 || st.Dead != 1 {
+		t.Fatalf("RunUntilIdle: stats %+v, err %v; want 1 succeeded and 1 dead", st, err)
+	}
+	if s := states(t, pool); len(s) != 1 || s[signalrt.StateDead] != 1 {
+		t.Fatalf("after RunUntilIdle: states %v; want the dead task only", s)
+	}
+	for i := range 20 {
+		send(t, pool, routes("ok"), i)
+	}
+	cfg := fastConfig()
+	cfg.Retention = 0
+	startWorker(t, pool, table, cfg)
+	waitFor(t, "the worker to finish 20 tasks", func() bool { return rec.count("ok") == 21 && states(t, pool)[signalrt.StateRunning] == 0 })
+	waitFor(t, "the succeeded tasks to be deleted", func() bool {
+		s := states(t, pool)
+		return len(s) == 1 && s[signalrt.StateDead] == 1
+	})
 }
 
 func TestRetentionDeletesOldSucceededTasks(t *testing.T) {

@@ -27,7 +27,7 @@ SET state = 'running',
     worker = $2::text
 FROM claimed
 WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.created_at
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms
 `
 
 type ClaimTasksParams struct {
@@ -45,7 +45,6 @@ type ClaimTasksRow struct {
 	Attempt     int32
 	MaxAttempts int32
 	TimeoutMs   int64
-	CreatedAt   time.Time
 }
 
 // Take up to @max due tasks of one queue, oldest first, skipping rows that
@@ -72,7 +71,6 @@ func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams)
 			&i.Attempt,
 			&i.MaxAttempts,
 			&i.TimeoutMs,
-			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -95,11 +93,11 @@ type CompleteTasksParams struct {
 	Worker string
 }
 
-// Mark tasks succeeded, batched. Rows are found by primary key only: the
-// condition on lease_until (set exactly while a task is running, see the
-// schema) keeps the planner off the running index, whose statistics lag far
-// behind a busy queue. A task that was rescued and taken by another worker
-// is left alone.
+// Mark tasks succeeded, batched (Config.Retention > 0 keeps them). Rows are
+// found by primary key only: the condition on lease_until (set exactly while
+// a task is running, see the schema) keeps the planner off the running
+// index, whose statistics trail a busy queue. A task that was rescued and
+// taken by another worker is left alone.
 func (q *Queries) CompleteTasks(ctx context.Context, db DBTX, arg CompleteTasksParams) error {
 	_, err := db.Exec(ctx, completeTasks, arg.Ids, arg.Worker)
 	return err
@@ -128,6 +126,24 @@ func (q *Queries) DeleteFinished(ctx context.Context, db DBTX, arg DeleteFinishe
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const deleteSucceededTasks = `-- name: DeleteSucceededTasks :exec
+DELETE FROM signal_task
+WHERE id = ANY($1::bigint[]) AND lease_until IS NOT NULL AND worker = $2::text
+`
+
+type DeleteSucceededTasksParams struct {
+	Ids    []int64
+	Worker string
+}
+
+// Forget succeeded tasks at once, batched: the default (Config.Retention
+// 0). A delete writes no new row version, so it is the cheapest way to
+// finish a task. Same conditions as CompleteTasks.
+func (q *Queries) DeleteSucceededTasks(ctx context.Context, db DBTX, arg DeleteSucceededTasksParams) error {
+	_, err := db.Exec(ctx, deleteSucceededTasks, arg.Ids, arg.Worker)
+	return err
 }
 
 const dueQueues = `-- name: DueQueues :many
