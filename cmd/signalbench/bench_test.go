@@ -180,7 +180,7 @@ initial connection time = 9.513 ms
 tps = 2104.681234 (without initial connection time)
 `
 	r, err := parsePgbench(out)
-	if err != nil || r.tps != 2104.681234 || r.txns != 21034 {
+	if err != nil || r.tps != 2104.681234 || r.txns != 21034 || r.latencyMS != 3.801 {
 		t.Fatalf("parsePgbench: %+v, %v", r, err)
 	}
 	if _, err := parsePgbench("pgbench: error: connection refused\n"); err == nil {

@@ -37,8 +37,9 @@ CREATE INDEX q_avail ON q (queue, run_at, id) WHERE state = 0;`
 const claimBatch = 100
 
 // runFloor runs the pgbench scripts in a fresh schema: the three send
-// scripts with 8 clients for o.duration each, then floor_claim with 4
-// clients until o.claimRows prefilled rows are claimed.
+// scripts with 8 clients for o.duration each, floor_bare and floor_send on
+// one connection (W4's floor), then floor_claim with 4 clients until
+// o.claimRows prefilled rows are claimed.
 func runFloor(ctx context.Context, o *options, emit func(line)) error {
 	dir := o.floorDir
 	if dir == "" {
@@ -78,6 +79,25 @@ func runFloor(ctx context.Context, o *options, emit func(line)) error {
 			emit(l)
 		}
 
+		// W4's floor: the business transaction alone and with 5 task rows,
+		// on one connection, as latencies.
+		var lat [2]float64
+		for i, script := range []string{"floor_bare", "floor_send"} {
+			r, err := pgbench(ctx, o, s, filepath.Join(dir, script+".sql"), "-c", "1", "-T", strconv.Itoa(secs))
+			if err != nil {
+				return fmt.Errorf("%s: %w", script, err)
+			}
+			lat[i] = r.latencyMS
+		}
+		l := newLine("floor")
+		l.add("script", "floor_bare+floor_send")
+		l.add("clients", 1)
+		l.add("seconds", secs)
+		l.add("bare_ms", lat[0])
+		l.add("send_ms", lat[1])
+		l.add("ratio", lat[1]/lat[0])
+		emit(l)
+
 		if _, err := conn.Exec(ctx, "TRUNCATE q"); err != nil {
 			return err
 		}
@@ -99,7 +119,7 @@ func runFloor(ctx context.Context, o *options, emit func(line)) error {
 		if err := conn.QueryRow(ctx, "SELECT count(*) FROM q WHERE state = 1").Scan(&claimed); err != nil {
 			return err
 		}
-		l := newLine("floor")
+		l = newLine("floor")
 		l.add("script", "floor_claim")
 		l.add("clients", clients)
 		l.add("rows", o.claimRows)
@@ -113,8 +133,9 @@ func runFloor(ctx context.Context, o *options, emit func(line)) error {
 }
 
 type pgbenchResult struct {
-	tps  float64
-	txns int64
+	tps       float64
+	txns      int64
+	latencyMS float64
 }
 
 // pgbench runs one script against the scratch schema and parses its report.
@@ -144,6 +165,7 @@ func pgbench(ctx context.Context, o *options, s *scratch, script string, args ..
 var (
 	tpsRe  = regexp.MustCompile(`(?m)^tps = ([0-9.]+) \(without initial connection time\)`)
 	txnsRe = regexp.MustCompile(`(?m)^number of transactions actually processed: ([0-9]+)`)
+	latRe  = regexp.MustCompile(`(?m)^latency average = ([0-9.]+) ms`)
 )
 
 // parsePgbench reads tps and the number of transactions from pgbench's
@@ -157,6 +179,9 @@ func parsePgbench(out string) (pgbenchResult, error) {
 	r.tps, _ = strconv.ParseFloat(m[1], 64)
 	if m := txnsRe.FindStringSubmatch(out); m != nil {
 		r.txns, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	if m := latRe.FindStringSubmatch(out); m != nil {
+		r.latencyMS, _ = strconv.ParseFloat(m[1], 64)
 	}
 	if r.tps <= 0 || r.txns <= 0 {
 		return r, fmt.Errorf("pgbench reported tps %v over %d transactions", r.tps, r.txns)
