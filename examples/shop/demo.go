@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	signalrt "github.com/reliablesignals/signals/runtime"
+
+	"github.com/reliablesignals/signals/examples/shop/shipping"
+	"github.com/reliablesignals/signals/examples/shop/shopdb"
+)
+
+// Settings of the demo's worker: short, so that the demo takes seconds.
+const (
+	demoConcurrency = 4
+	demoBackoff     = 100 * time.Millisecond
+	demoPoll        = 100 * time.Millisecond
+)
+
+func demo(ctx context.Context, e env, args []string) error {
+	fs, schema := flagSet(e, "demo", "")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage+"\nThe demo (the default mode) drops and recreates its schema, places orders,\nruns a worker until every task is done, and tells what happened.\n\nFlags of the demo:\n")
+		fs.PrintDefaults()
+	}
+	n := fs.Int("orders", 20, "number of orders to place")
+	every := fs.Int("rollback-every", 10, "every `N`th order rolls back (0: none)")
+	timeout := fs.Duration("timeout", time.Minute, "give up if the worker has not finished by then")
+	verbose := fs.Bool("v", false, "show the worker's log")
+	if err := parse(fs, args, schema); err != nil {
+		return err
+	}
+	if *schema == "public" {
+		fmt.Fprintln(e.stderr, "shop demo: -schema public: the demo drops and recreates its schema; choose another one")
+		return errUsage
+	}
+	out := e.stdout
+	pool, err := connect(ctx, e, *schema, poolSize(demoConcurrency))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	fmt.Fprintf(out, "Reliable signals: the shop demo\n")
+	fmt.Fprintf(out, "Database %s, schema %s (dropped and created afresh).\n\n", redact(e.databaseURL()), *schema)
+	if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+quote(*schema)+" CASCADE"); err != nil {
+		return fmt.Errorf("dropping schema %s: %w", *schema, err)
+	}
+	if err := migrate(ctx, pool, *schema); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "1. Place %d orders. Each is one transaction that stores the order and sends\n", *n)
+	fmt.Fprintf(out, "   order_placed, which stores one task per receiver in that same transaction.\n")
+	committed, rolledBack, err := placeOrders(ctx, pool, *n, *every, 1)
+	if err != nil {
+		return err
+	}
+	waiting, err := countTasks(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   %d committed: their %d tasks (one per receiver of order_placed) wait for a worker.\n", len(committed), waiting)
+	if len(rolledBack) > 0 {
+		fmt.Fprintf(out, "   %d rolled back (orders %s): their coupon %s had expired, which checkout\n", len(rolledBack), joinIDs(rolledBack), expiredCoupon)
+		fmt.Fprintf(out, "   found after sending order_placed. The rollback took the tasks with it: no receiver will run.\n")
+	}
+	fmt.Fprintln(out)
+
+	fmt.Fprintf(out, "2. Run a worker (%d tasks at once per queue, retries after %s) until no task is\n", demoConcurrency, demoBackoff)
+	fmt.Fprintf(out, "   waiting or running. Receivers send further signals in their own transactions\n")
+	fmt.Fprintf(out, "   (payments sends payment_process_completed, shipping sends shipment_created),\n")
+	fmt.Fprintf(out, "   so the work fans out. Every %dth order's stock reservation fails once; mail to\n", shipping.StocktakeEvery)
+	fmt.Fprintf(out, "   %s is rejected for good.\n", customers[len(customers)-1])
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
+	w, err := signalrt.NewWorker(pool, table(pool), signalrt.Config{
+		Concurrency:  demoConcurrency,
+		PollInterval: demoPoll,
+		Retention:    24 * time.Hour, // keep succeeded tasks, to show them below
+		Backoff:      func(int) time.Duration { return demoBackoff },
+		Logger:       logger,
+		Name:         "demo-worker",
+	})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := runUntilDone(ctx, pool, w, *timeout); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   Done in %s; the worker shut down gracefully.\n\n", time.Since(start).Round(10*time.Millisecond))
+
+	fmt.Fprintln(out, "3. What happened.")
+	snap, err := loadSnapshot(ctx, pool)
+	if err != nil {
+		return err
+	}
+	snap.print(out, *n, rolledBack)
+	fmt.Fprintf(out, "\nLook again with: go run ./examples/shop status -schema %s\n", *schema)
+	return nil
+}
+
+// countTasks returns the number of tasks in all queues and states.
+func countTasks(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	counts, err := signalrt.CountTasks(ctx, pool)
+	var n int64
+	for _, c := range counts {
+		n += c.N
+	}
+	return n, err
+}
+
+// unfinished returns the number of tasks waiting or running.
+func unfinished(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	counts, err := signalrt.CountTasks(ctx, pool)
+	var n int64
+	for _, c := range counts {
+		if c.State == signalrt.StateAvailable || c.State == signalrt.StateRunning {
+			n += c.N
+		}
+	}
+	return n, err
+}
+
+// runUntilDone runs w until no task is waiting or running, then shuts it
+// down gracefully. It gives up after timeout.
+func runUntilDone(ctx context.Context, pool *pgxpool.Pool, w *signalrt.Worker, timeout time.Duration) error {
+	wctx, stop := context.WithCancel(shopdb.With(ctx, pool))
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err == nil {
+				err = ctx.Err()
+			}
+			if err == nil {
+				err = errors.New("worker stopped early")
+			}
+			return err
+		case <-deadline.C:
+			stop()
+			<-done
+			n, _ := unfinished(ctx, pool)
+			return fmt.Errorf("the worker did not finish within %s: %d tasks are still waiting or running", timeout, n)
+		case <-tick.C:
+			n, err := unfinished(ctx, pool)
+			if err != nil {
+				stop()
+				<-done
+				return err
+			}
+			if n == 0 {
+				stop()
+				return <-done
+			}
+		}
+	}
+}
