@@ -28,9 +28,9 @@ var Schema string
 
 // Line is one ordered item.
 type Line struct {
-	SKU       string `json:"sku"`
-	Qty       int    `json:"qty"`
-	UnitCents int64  `json:"unit_cents"`
+	SKU       string `json:"sku"`        // what
+	Qty       int    `json:"qty"`        // how many
+	UnitCents int64  `json:"unit_cents"` // price of one, in cents
 }
 
 // OrderPlaced is sent once an order is stored.
@@ -40,9 +40,9 @@ type OrderPlaced func(orderID int64, email string, lines []Line, totalCents int6
 
 // NewOrder is what a customer checks out.
 type NewOrder struct {
-	Email  string
-	Lines  []Line
-	Coupon string // optional
+	Email  string // the customer's address
+	Lines  []Line // at least one
+	Coupon string // optional; an expired one fails the checkout
 }
 
 // ErrCouponExpired is returned by [Place] for an order with a coupon past
