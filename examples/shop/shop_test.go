@@ -105,7 +105,8 @@ func TestCrashRecovery(t *testing.T) {
 	if len(inFlight) == 0 {
 		t.Fatalf("no task was running when w1 was killed; the test did not test a crash\n%s", w1.output())
 	}
-	t.Logf("killed w1 with %d tasks in flight; state counts %v", len(inFlight), stateCounts(t, pool))
+	t.Logf("killed w1 with %d tasks in flight (%d of them had already committed their work and will run again); state counts %v",
+		len(inFlight), alreadyDone(t, pool, inFlight), stateCounts(t, pool))
 	w2 := start(t, bin, env, workerArgs("w2")...)
 
 	var p placed
@@ -423,6 +424,13 @@ func (p *proc) Write(b []byte) (int, error) {
 	return p.out.Write(b)
 }
 
+// wrote reports whether the process's output contains s.
+func (p *proc) wrote(s string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return bytes.Contains(p.out.Bytes(), []byte(s))
+}
+
 // output returns the last lines the process wrote.
 func (p *proc) output() string {
 	p.mu.Lock()
@@ -478,6 +486,9 @@ func (p *proc) kill(t *testing.T) {
 		t.Fatalf("%s did not die within 30s of SIGKILL", p.name)
 	}
 	p.done <- nil // for the cleanup
+	if p.wrote("DATA RACE") {
+		t.Fatalf("%s reported a data race before it was killed\n%s", p.name, p.output())
+	}
 }
 
 // stop asks the process to shut down gracefully (SIGTERM) and fails the
@@ -496,8 +507,8 @@ func (p *proc) stop(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatalf("%s did not shut down within a minute of SIGTERM\n%s", p.name, p.output())
 	}
-	if out := p.output(); strings.Contains(out, "DATA RACE") {
-		t.Fatalf("%s reported a data race\n%s", p.name, out)
+	if p.wrote("DATA RACE") {
+		t.Fatalf("%s reported a data race\n%s", p.name, p.output())
 	}
 }
 
@@ -552,4 +563,42 @@ func tasksOf(t *testing.T, pool *pgxpool.Pool, state, worker string) []int64 {
 		t.Fatal(err)
 	}
 	return slices.Clip(ids)
+}
+
+// doneSQL tells, per receiver, whether its work for an order ($1) is in
+// the shop's tables.
+var doneSQL = map[string]string{
+	"payments.capture":                  `SELECT EXISTS (SELECT FROM payment WHERE order_id = $1)`,
+	"orders.MarkPaid":                   `SELECT EXISTS (SELECT FROM orders WHERE id = $1 AND paid_at IS NOT NULL)`,
+	"orders.MarkShipped":                `SELECT EXISTS (SELECT FROM orders WHERE id = $1 AND shipped_at IS NOT NULL)`,
+	"shipping.ReserveStock":             `SELECT EXISTS (SELECT FROM shipment WHERE order_id = $1)`,
+	"mail.Mailer.SendOrderConfirmation": `SELECT EXISTS (SELECT FROM mail_sent WHERE order_id = $1 AND kind = 'confirmation')`,
+	"mail.Mailer.SendReceipt":           `SELECT EXISTS (SELECT FROM mail_sent WHERE order_id = $1 AND kind = 'receipt')`,
+	"mail.Mailer.SendShippingNotice":    `SELECT EXISTS (SELECT FROM mail_sent WHERE order_id = $1 AND kind = 'shipping')`,
+}
+
+// alreadyDone counts the tasks among ids whose receiver's work is already
+// in the shop's tables: their receiver committed, but the worker died
+// before it recorded the success. They run again, and must change nothing.
+func alreadyDone(t *testing.T, pool *pgxpool.Pool, ids []int64) int {
+	t.Helper()
+	n := 0
+	for _, id := range ids {
+		tk, err := signalrt.GetTask(t.Context(), pool, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql, ok := doneSQL[short(tk.Receiver)]
+		if !ok {
+			t.Fatalf("doneSQL has no query for receiver %s", short(tk.Receiver))
+		}
+		var done bool
+		if err := pool.QueryRow(t.Context(), sql, orderOf(tk)).Scan(&done); err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			n++
+		}
+	}
+	return n
 }
