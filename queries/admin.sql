@@ -10,12 +10,19 @@ SELECT pg_advisory_lock(@key::bigint);
 -- name: AdvisoryUnlock :exec
 SELECT pg_advisory_unlock(@key::bigint);
 
--- name: RetryTasks :execrows
+-- name: RetryTasks :many
 -- Make dead (or waiting) tasks available now with a fresh set of attempts;
--- their error history is kept.
-UPDATE signal_task
-SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
-WHERE id = ANY(@ids::bigint[]) AND state IN ('dead', 'available');
+-- their error history is kept. Wakes the workers of their queues (see
+-- InsertTasks for the notification's payload).
+WITH retried AS (
+    UPDATE signal_task
+    SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
+    WHERE id = ANY(@ids::bigint[]) AND state IN ('dead', 'available')
+    RETURNING id, queue
+)
+SELECT r.id, pg_notify('signal_task', s.nsp || '.' || r.queue)::text AS notified
+FROM retried r,
+     (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s;
 
 -- name: CountTasks :many
 SELECT queue, state, count(*)::bigint AS n
@@ -37,6 +44,3 @@ WHERE (sqlc.narg(state)::text IS NULL OR state = sqlc.narg(state)::text)
   AND id > @after_id::bigint
 ORDER BY id
 LIMIT @max::integer;
-
--- name: NotifyQueue :exec
-SELECT pg_notify('signal_task', @queue::text);

@@ -1,6 +1,8 @@
 -- name: InsertTasks :exec
 -- One round trip per send: one row per receiver (the arrays are zipped in
 -- lockstep), then a NOTIFY for each queue in @notify, delivered on commit.
+-- The payload is "schema.queue" (the schema that holds signal_task), so
+-- that workers of other schemas in the same database ignore it.
 WITH inserted AS (
     INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at)
     SELECT @signal::text,
@@ -12,5 +14,6 @@ WITH inserted AS (
            coalesce(sqlc.narg(run_at)::timestamptz, now())
     RETURNING 1
 )
-SELECT pg_notify('signal_task', n.queue)::text
-FROM unnest(@notify::text[]) AS n(queue);
+SELECT pg_notify('signal_task', s.nsp || '.' || n.queue)::text
+FROM unnest(@notify::text[]) AS n(queue),
+     (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s;

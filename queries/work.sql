@@ -99,3 +99,8 @@ WHERE id IN (
 
 -- name: Listen :exec
 LISTEN signal_task;
+
+-- name: TaskSchema :one
+-- The schema that holds signal_task: the prefix of the notifications meant
+-- for this worker (see InsertTasks).
+SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass;

@@ -124,13 +124,14 @@ func CountTasks(ctx context.Context, db Executor) ([]Count, error) {
 }
 
 // Retry makes the given dead (or waiting) tasks available now, with a fresh
-// set of attempts; their error history is kept. Use it after deploying a fix
-// for a receiver, or a binary that knows a receiver key. It returns how many
-// tasks it changed; running and succeeded tasks are left alone.
+// set of attempts, and wakes the workers of their queues; their error
+// history is kept. Use it after deploying a fix for a receiver, or a binary
+// that knows a receiver key. It returns how many tasks it changed; running
+// and succeeded tasks are left alone.
 func Retry(ctx context.Context, db Executor, ids ...int64) (int64, error) {
-	n, err := queries.RetryTasks(ctx, db, ids)
+	rows, err := queries.RetryTasks(ctx, db, ids)
 	if err != nil {
 		return 0, fmt.Errorf("retrying tasks: %w", err)
 	}
-	return n, nil
+	return int64(len(rows)), nil
 }

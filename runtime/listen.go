@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,13 @@ func (w *Worker) listenOnce(ctx context.Context) error {
 	if err := queries.Listen(ctx, conn); err != nil {
 		return err
 	}
+	// Notifications name the schema of the table they are about: workers
+	// of several schemas can share a database without waking each other.
+	schema, err := queries.TaskSchema(ctx, conn)
+	if err != nil {
+		return err
+	}
+	prefix := schema + "."
 	// Notifications sent while no connection listened are gone: look.
 	for _, q := range w.queues {
 		signal(q.wake)
@@ -41,8 +49,10 @@ func (w *Worker) listenOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if q := w.byName[n.Payload]; q != nil {
-			signal(q.wake)
+		if queue, ok := strings.CutPrefix(n.Payload, prefix); ok {
+			if q := w.byName[queue]; q != nil {
+				signal(q.wake)
+			}
 		}
 	}
 }

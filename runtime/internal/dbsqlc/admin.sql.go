@@ -176,15 +176,6 @@ func (q *Queries) ListTasks(ctx context.Context, db DBTX, arg ListTasksParams) (
 	return items, nil
 }
 
-const notifyQueue = `-- name: NotifyQueue :exec
-SELECT pg_notify('signal_task', $1::text)
-`
-
-func (q *Queries) NotifyQueue(ctx context.Context, db DBTX, queue string) error {
-	_, err := db.Exec(ctx, notifyQueue, queue)
-	return err
-}
-
 const recordSchemaVersion = `-- name: RecordSchemaVersion :exec
 INSERT INTO signal_schema_version (version, name) VALUES ($1::integer, $2::text)
 `
@@ -199,20 +190,44 @@ func (q *Queries) RecordSchemaVersion(ctx context.Context, db DBTX, arg RecordSc
 	return err
 }
 
-const retryTasks = `-- name: RetryTasks :execrows
-UPDATE signal_task
-SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
-WHERE id = ANY($1::bigint[]) AND state IN ('dead', 'available')
+const retryTasks = `-- name: RetryTasks :many
+WITH retried AS (
+    UPDATE signal_task
+    SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
+    WHERE id = ANY($1::bigint[]) AND state IN ('dead', 'available')
+    RETURNING id, queue
+)
+SELECT r.id, pg_notify('signal_task', s.nsp || '.' || r.queue)::text AS notified
+FROM retried r,
+     (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
 `
 
+type RetryTasksRow struct {
+	ID       int64
+	Notified string
+}
+
 // Make dead (or waiting) tasks available now with a fresh set of attempts;
-// their error history is kept.
-func (q *Queries) RetryTasks(ctx context.Context, db DBTX, ids []int64) (int64, error) {
-	result, err := db.Exec(ctx, retryTasks, ids)
+// their error history is kept. Wakes the workers of their queues (see
+// InsertTasks for the notification's payload).
+func (q *Queries) RetryTasks(ctx context.Context, db DBTX, ids []int64) ([]RetryTasksRow, error) {
+	rows, err := db.Query(ctx, retryTasks, ids)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	var items []RetryTasksRow
+	for rows.Next() {
+		var i RetryTasksRow
+		if err := rows.Scan(&i.ID, &i.Notified); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const schemaVersions = `-- name: SchemaVersions :many

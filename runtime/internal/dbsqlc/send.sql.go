@@ -22,8 +22,9 @@ WITH inserted AS (
            coalesce($8::timestamptz, now())
     RETURNING 1
 )
-SELECT pg_notify('signal_task', n.queue)::text
-FROM unnest($1::text[]) AS n(queue)
+SELECT pg_notify('signal_task', s.nsp || '.' || n.queue)::text
+FROM unnest($1::text[]) AS n(queue),
+     (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
 `
 
 type InsertTasksParams struct {
@@ -39,6 +40,8 @@ type InsertTasksParams struct {
 
 // One round trip per send: one row per receiver (the arrays are zipped in
 // lockstep), then a NOTIFY for each queue in @notify, delivered on commit.
+// The payload is "schema.queue" (the schema that holds signal_task), so
+// that workers of other schemas in the same database ignore it.
 func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParams) error {
 	_, err := db.Exec(ctx, insertTasks,
 		arg.Notify,

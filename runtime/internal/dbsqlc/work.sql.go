@@ -299,3 +299,16 @@ func (q *Queries) RescueExpired(ctx context.Context, db DBTX, max int32) ([]Resc
 	}
 	return items, nil
 }
+
+const taskSchema = `-- name: TaskSchema :one
+SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass
+`
+
+// The schema that holds signal_task: the prefix of the notifications meant
+// for this worker (see InsertTasks).
+func (q *Queries) TaskSchema(ctx context.Context, db DBTX) (string, error) {
+	row := db.QueryRow(ctx, taskSchema)
+	var nsp string
+	err := row.Scan(&nsp)
+	return nsp, err
+}
