@@ -3,13 +3,16 @@ package generator
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -46,6 +49,10 @@ type program struct {
 	modules []*packages.Module // main modules, sorted by directory
 
 	signals, dispatch place
+
+	// parsed counts the files parsed while loading: only the loaded
+	// packages' own files are (a test keeps it so).
+	parsed atomic.Int64
 }
 
 // place is where a generated package goes.
@@ -144,9 +151,37 @@ func load(ctx context.Context, cfg Config) (*program, []Diagnostic, error) {
 		}
 	}
 
+	// The overlay goes to the go command as its own -overlay flag, and to
+	// the parser through ParseFile, not through packages.Config.Overlay:
+	// with a Config.Overlay, go/packages distrusts all export data and
+	// type-checks every dependency, the standard library included, from
+	// source (x/tools go/packages/packages.go, exportDataInvalid), which
+	// made signalgen several times slower than go vet. The go command
+	// applies -overlay when it builds the export data, so the export data
+	// is right.
+	flags := buildFlags
+	if len(overlay) > 0 {
+		tmp, err := os.MkdirTemp("", "signalgen-overlay")
+		if err != nil {
+			return nil, nil, err
+		}
+		defer os.RemoveAll(tmp)
+		file, err := writeOverlay(tmp, overlay)
+		if err != nil {
+			return nil, nil, err
+		}
+		flags = append(append([]string(nil), buildFlags...), "-overlay="+file)
+	}
 	pkgs, err := packages.Load(&packages.Config{
-		Context: ctx, Mode: loadMode, Dir: dir, Env: cfg.Env, BuildFlags: buildFlags,
-		Fset: prog.fset, Overlay: overlay,
+		Context: ctx, Mode: loadMode, Dir: dir, Env: cfg.Env, BuildFlags: flags,
+		Fset: prog.fset,
+		ParseFile: func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
+			if content, ok := overlay[filename]; ok {
+				src = content
+			}
+			prog.parsed.Add(1)
+			return parser.ParseFile(fset, filename, src, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
+		},
 	}, patterns...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading packages: %w", err)
@@ -231,6 +266,31 @@ func isOurs(path string) bool {
 	n, _ := f.Read(buf)
 	line, _, _ := bytes.Cut(buf[:n], []byte("\n"))
 	return string(bytes.TrimSuffix(line, []byte("\r"))) == Header
+}
+
+// writeOverlay writes the replacement files of overlay and the go
+// command's overlay description (go help build, -overlay) into dir, and
+// returns the description's path.
+func writeOverlay(dir string, overlay map[string][]byte) (string, error) {
+	paths := make([]string, 0, len(overlay))
+	for path := range overlay {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	replace := map[string]string{}
+	for i, path := range paths {
+		f := filepath.Join(dir, fmt.Sprintf("%d.go", i))
+		if err := os.WriteFile(f, overlay[path], 0o644); err != nil {
+			return "", err
+		}
+		replace[path] = f
+	}
+	b, err := json.Marshal(struct{ Replace map[string]string }{replace})
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(dir, "overlay.json")
+	return file, os.WriteFile(file, b, 0o644)
 }
 
 // packageClause returns the package name of the Go file at path, or def.
