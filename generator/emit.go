@@ -2,12 +2,15 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"go/token"
 	"go/types"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dave/jennifer/jen"
@@ -19,28 +22,51 @@ const (
 	runtimeAlias = "signalrt"
 )
 
-// emit renders the model into files.
+// emit renders the model into files, in parallel: rendering (jennifer
+// and go/format) is most of the work that signalgen does itself. The
+// files come out in a fixed order, whatever order they were rendered in.
 func emit(prog *program, m *model) ([]File, []diag, error) {
-	var files []File
-	var diags []diag
-	for _, t := range m.targets {
-		if len(t.signals) == 0 {
-			continue
-		}
-		content, err := renderFile(t.path, t.name, t.scope, func(g *gen) { g.signalsFile(prog, t) })
-		if err != nil {
-			return nil, nil, fmt.Errorf("rendering %s: %w", t.path, err)
-		}
-		files = append(files, File{Path: filepath.Join(t.dir, SignalsFile), Content: content})
+	type job struct {
+		path, name, file string
+		scope            *types.Scope
+		build            func(*gen)
 	}
+	var jobs []job
+	// The dispatch file is the largest: it starts first.
 	if d := m.dispatch; d != nil {
-		content, err := renderFile(d.path, d.name, d.scope, func(g *gen) { g.dispatchFile(prog, d) })
-		if err != nil {
-			return nil, nil, fmt.Errorf("rendering %s: %w", d.path, err)
-		}
-		files = append(files, File{Path: filepath.Join(d.dir, DispatchFile), Content: content})
+		jobs = append(jobs, job{d.path, d.name, filepath.Join(d.dir, DispatchFile), d.scope, func(g *gen) { g.dispatchFile(prog, d) }})
 	}
-	return files, diags, nil
+	for _, t := range m.targets {
+		if len(t.signals) > 0 {
+			jobs = append(jobs, job{t.path, t.name, filepath.Join(t.dir, SignalsFile), t.scope, func(g *gen) { g.signalsFile(prog, t) }})
+		}
+	}
+	files := make([]File, len(jobs))
+	errs := make([]error, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Go(func() {
+			for i := range next {
+				j := jobs[i]
+				content, err := renderFile(j.path, j.name, j.scope, j.build)
+				if err != nil {
+					errs[i] = fmt.Errorf("rendering %s: %w", j.path, err)
+					continue
+				}
+				files[i] = File{Path: j.file, Content: content}
+			}
+		})
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	return files, nil, nil
 }
 
 // gen builds one file. It runs twice: a first pass only collects the
