@@ -16,7 +16,8 @@ type Config struct {
 	// are relative to it, and so are the file names in diagnostics. Empty
 	// means the current directory.
 	Dir string
-	// Patterns are the packages to load, as for go list; empty means ./... .
+	// Patterns are the packages to load, as for go list; empty means the
+	// whole module that Dir is in (./... from the directory of its go.mod).
 	Patterns []string
 	// SignalsDir is the directory of the generated package that holds the
 	// senders of implicit signals. Empty means "signals" in the root of the

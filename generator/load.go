@@ -75,7 +75,7 @@ func load(ctx context.Context, cfg Config) (*program, []Diagnostic, error) {
 	}
 	patterns := cfg.Patterns
 	if len(patterns) == 0 {
-		patterns = []string{"./..."}
+		patterns = []string{defaultPattern(dir)}
 	}
 	var buildFlags []string
 	if len(cfg.Tags) > 0 {
@@ -200,6 +200,26 @@ func load(ctx context.Context, cfg Config) (*program, []Diagnostic, error) {
 		}
 	}
 	return prog, nil, nil
+}
+
+// defaultPattern is the pattern of the whole module that dir is in: the
+// dispatch table and the implicit signals belong to the module, and
+// generating them from a part of it would drop the other parts' receivers
+// (go generate runs each directive in its package's directory, where ./...
+// is only a subtree). Outside a module it is ./... .
+func defaultPattern(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && !fi.IsDir() {
+			rel, err := filepath.Rel(dir, d)
+			if err != nil || rel == "." {
+				return "./..."
+			}
+			return filepath.ToSlash(rel) + "/..."
+		}
+		if filepath.Dir(d) == d {
+			return "./..."
+		}
+	}
 }
 
 // resolvePlace finds the directory, import path and package name of a

@@ -61,3 +61,26 @@ func R(ctx context.Context, id int64) error { return nil }
 		t.Errorf("load parsed %d files, want %d (the loaded packages' own): dependencies were loaded from source", got, files)
 	}
 }
+
+func TestDefaultPattern(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, d := range []string{"mod/a/b", "nomod"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mod", "go.mod"), []byte("module m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[string]string{
+		"mod":     "./...",
+		"mod/a":   "../...",
+		"mod/a/b": "../../...",
+		"nomod":   "./...",
+	} {
+		if got := defaultPattern(filepath.Join(dir, d)); got != want {
+			t.Errorf("defaultPattern(%s) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -274,3 +274,74 @@ func TestNoPackages(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestGoTool checks that a user module can run signalgen the two ways the
+// manual shows: as a tool (a tool directive in go.mod, go tool signalgen,
+// also from go generate) and with go run. The module replaces the signals
+// module with this repository and resolves everything else from the module
+// cache (GOPROXY=off: no network). go tool needs the tool's requirements
+// in go.mod, which go get -tool (or go mod tidy) writes; GOFLAGS=-mod=mod
+// alone does not make go tool add them.
+func TestGoTool(t *testing.T) {
+	t.Parallel()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"go.mod": "module example.com/user\n\ngo 1.26.0\n\n" +
+			"tool github.com/reliablesignals/signals/cmd/signalgen\n\n" +
+			"require github.com/reliablesignals/signals v0.0.0\n\n" +
+			"replace github.com/reliablesignals/signals => " + root + "\n",
+		"go.sum": string(sum),
+		"a/a.go": "package a\n\n//go:generate go tool signalgen\n\n" + strings.TrimPrefix(receiverA, "package a\n"),
+		"b/b.go": receiverB,
+		// c calls the generated sender, which does not exist yet.
+		"c/c.go": `package c
+
+import (
+	"context"
+
+	signalrt "github.com/reliablesignals/signals/runtime"
+
+	"example.com/user/signals"
+)
+
+// Place sends order.placed.
+func Place(ctx context.Context, db signalrt.Executor) error {
+	return signals.SendOrderPlaced(ctx, db, signals.OrderPlacedPayload{OrderID: 1, Email: "a@example.com"})
+}
+`,
+	} {
+		write(t, filepath.Join(dir, name), content)
+	}
+	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "GOPROXY=off")
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	// go get -tool writes the tool's requirements; go mod tidy would too,
+	// but not here: package c imports a package that is not generated yet.
+	run("get", "-tool", "github.com/reliablesignals/signals/cmd/signalgen")
+	if out := run("tool", "signalgen", "-v"); !strings.Contains(out, "signalgen: updated signals/signals_gen.go") {
+		t.Errorf("go tool signalgen -v printed:\n%s\nwant it to report signals/signals_gen.go", out)
+	}
+	run("mod", "tidy") // the generated code imports the runtime
+	run("build", "./...")
+	run("vet", "./...")
+	run("generate", "./...")
+	run("run", "github.com/reliablesignals/signals/cmd/signalgen", "-check")
+	run("tool", "signalgen", "-check", "./...")
+}
