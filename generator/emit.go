@@ -302,7 +302,7 @@ func (g *gen) dispatchFile(prog *program, d *dispatchPkg) {
 	}
 
 	f.Line()
-	g.doc(fmt.Sprintf("Table returns the dispatch table of the %d receivers, for signalrt.NewWorker or signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its receiver.", len(d.receivers)))
+	g.doc(fmt.Sprintf("Table returns the dispatch table of %s, for signalrt.NewWorker or signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its receiver.", count(len(d.receivers), "receiver")))
 	if len(d.bindings) > 0 {
 		f.Comment("")
 		f.Comment("Method receivers are called on the instances given:")
@@ -501,6 +501,18 @@ func (prog *program) alone(path string) bool {
 		}
 	}
 	return true
+}
+
+// count says how many things there are: "no receivers", "1 receiver",
+// "6 receivers".
+func count(n int, thing string) string {
+	switch n {
+	case 0:
+		return "no " + thing + "s"
+	case 1:
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // doc adds a comment paragraph, wrapped.

@@ -7,12 +7,16 @@
 //
 //	signalgen [flags] [packages]
 //
-// Packages are go list patterns; the default is ./... . Run it from
-// go generate:
+// Packages are go list patterns; the default is the whole module that the
+// working directory is in, which is nearly always what you want: the
+// dispatch table and the senders of implicit signals are built from every
+// receiver of the module, and a pattern that covers only part of it drops
+// the others. Run it from go generate, in any package of the module:
 //
-//	//go:generate go run github.com/reliablesignals/signals/cmd/signalgen ./...
+//	//go:generate go run github.com/reliablesignals/signals/cmd/signalgen
 //
-// or, with a tool directive in go.mod, as go tool signalgen.
+// or, after go get -tool github.com/reliablesignals/signals/cmd/signalgen,
+// as go tool signalgen.
 //
 // Flags:
 //
@@ -56,7 +60,7 @@ const usage = `usage: signalgen [flags] [packages]
 
 signalgen generates typed senders, payload structs and a static dispatch
 table from //signal:receiver and //signal:define directives. Packages are
-go list patterns (default ./...).
+go list patterns (default: the whole module of the working directory).
 
 Flags:
 `

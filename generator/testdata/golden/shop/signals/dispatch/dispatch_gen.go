@@ -32,8 +32,8 @@ var (
 	_ func(context.Context, int64, []orders.Line) error             = shipping.ReserveStock
 )
 
-// Table returns the dispatch table of the 6 receivers, for signalrt.NewWorker
-// or signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
+// Table returns the dispatch table of 6 receivers, for signalrt.NewWorker or
+// signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
 // receiver.
 //
 // Method receivers are called on the instances given:

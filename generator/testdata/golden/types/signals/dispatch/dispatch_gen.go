@@ -33,8 +33,8 @@ var (
 	_ func(*hooks.Model, context.Context) error                                                             = (*hooks.Model).Beat
 )
 
-// Table returns the dispatch table of the 5 receivers, for signalrt.NewWorker
-// or signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
+// Table returns the dispatch table of 5 receivers, for signalrt.NewWorker or
+// signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
 // receiver.
 //
 // Method receivers are called on the instances given:
