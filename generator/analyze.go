@@ -71,6 +71,7 @@ func analyze(prog *program) (*model, []diag, []Diagnostic) {
 	// problem is reported at once.
 	m := a.build()
 	a.checkNames(m)
+	a.checkImports(m)
 	a.checkCycles(m)
 	if len(a.diags) > 0 || len(a.ext) > 0 {
 		return nil, a.diags, a.ext
@@ -682,6 +683,47 @@ func objDesc(obj types.Object) string {
 		return "const " + obj.Name()
 	}
 	return "var " + obj.Name()
+}
+
+// checkImports reports imports that the generated code would need but Go
+// does not allow: a package under another's internal directory, or a
+// package main.
+func (a *analyzer) checkImports(m *model) {
+	for _, t := range m.targets {
+		for _, s := range t.signals {
+			for _, ar := range s.args {
+				for _, imp := range typePackages(ar.typ, t.path) {
+					if canImport(t.path, imp) {
+						continue
+					}
+					how := "choose a signals directory that may import it with -signals, or declare the signal with //signal:define in a package that may"
+					if s.declared {
+						how = "move the type, or the declaration"
+					}
+					a.errorf(ar.pos, "signal %s: the generated package %s cannot import internal package %s for argument %s (type %s); %s",
+						s.name, t.path, imp, ar.name, types.TypeString(ar.typ, qualifier(ar.pkg)), how)
+				}
+			}
+		}
+	}
+	d := m.dispatch
+	if d == nil {
+		return
+	}
+	// The dispatch package decodes each payload, so it imports the package
+	// of every signal that has receivers.
+	for _, s := range m.signals {
+		t := s.target
+		if len(s.receivers) == 0 || t.path == d.path {
+			continue
+		}
+		switch {
+		case t.name == "main":
+			a.errorf(s.pos, "signal %s is declared in package main, which the dispatch package %s cannot import to decode its payload; declare it in another package", s.name, d.path)
+		case !canImport(d.path, t.path):
+			a.errorf(s.pos, "signal %s is declared in internal package %s, which the dispatch package %s cannot import to decode its payload; declare it elsewhere, or choose a dispatch directory that may import it with -dispatch", s.name, t.path, d.path)
+		}
+	}
 }
 
 // checkCycles reports imports the generated code would add that close an

@@ -393,7 +393,7 @@ func (g *gen) assertion(r *receiver) jen.Code {
 	}
 	for i := 0; i < sig.Params().Len(); i++ {
 		pt := sig.Params().At(i).Type()
-		if !nameable(pt, g.r.local) {
+		if !nameable(pt, g.r.local) || !importable(pt, g.r.local) {
 			return nil
 		}
 		types_ = append(types_, g.r.code(pt))
@@ -486,6 +486,18 @@ func nameable(t types.Type, local string) bool {
 	}
 	walk(t)
 	return ok
+}
+
+// importable reports whether every package that t refers to may be
+// imported by package local: values of a type can be used where its package
+// cannot be imported, but the type cannot be written there.
+func importable(t types.Type, local string) bool {
+	for _, p := range typePackages(t, local) {
+		if !canImport(local, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // alone reports whether the package at path has no files but ours (or

@@ -6,9 +6,11 @@ package dispatch
 
 import (
 	"context"
+	"example.com/types/app/events"
+	"example.com/types/app/jobs"
 	"example.com/types/audit"
 	context2 "example.com/types/context"
-	"example.com/types/events"
+	events2 "example.com/types/events"
 	"example.com/types/hooks"
 	"example.com/types/model"
 	"example.com/types/signals"
@@ -33,7 +35,7 @@ var (
 	_ func(*hooks.Model, context.Context) error                                                             = (*hooks.Model).Beat
 )
 
-// Table returns the dispatch table of 5 receivers, for signalrt.NewWorker or
+// Table returns the dispatch table of 6 receivers, for signalrt.NewWorker or
 // signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
 // receiver.
 //
@@ -53,6 +55,14 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			}),
 		},
 		{
+			Key:    "example.com/types/app/jobs.Store",
+			Signal: "app.token_issued",
+			Queue:  "default",
+			Handle: signalrt.Typed(func(ctx context.Context, p events.AppTokenIssuedPayload) error {
+				return jobs.Store(ctx, p.Tok, p.User)
+			}),
+		},
+		{
 			Key:    "example.com/types/hooks.Count",
 			Signal: "inventory.counted",
 			Queue:  "default",
@@ -64,7 +74,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Key:    "example.com/types/hooks.Handler.OnCustomer",
 			Signal: "customer.updated",
 			Queue:  "default",
-			Handle: signalrt.Typed(func(ctx context.Context, p events.CustomerUpdatedPayload) error {
+			Handle: signalrt.Typed(func(ctx context.Context, p events2.CustomerUpdatedPayload) error {
 				return hooksHandler.OnCustomer(ctx, p.Customer, p.Before, p.At)
 			}),
 		},
@@ -72,7 +82,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Key:    "example.com/types/hooks.Index",
 			Signal: "customer.updated",
 			Queue:  "search",
-			Handle: signalrt.Typed(func(ctx context.Context, p events.CustomerUpdatedPayload) error {
+			Handle: signalrt.Typed(func(ctx context.Context, p events2.CustomerUpdatedPayload) error {
 				return hooks.Index(ctx, p.ID, p.Tags, p.Page, p.Counts, p.HTTPURL)
 			}),
 		},
