@@ -635,22 +635,35 @@ func hasPointerMethod(tn *types.TypeName) bool {
 // checkNames reports generated names that collide with each other or with
 // declarations in the target packages.
 func (a *analyzer) checkNames(m *model) {
+	type generated struct {
+		kind string
+		s    *signal
+	}
 	for _, t := range m.targets {
 		byGo := map[string]*signal{}
+		names := map[string]generated{}
 		for _, s := range t.signals {
 			if prev := byGo[s.goName]; prev != nil {
 				a.errorf(s.pos, "signals %s and %s both have the Go name %s in package %s (%s); rename one", prev.name, s.name, s.goName, t.path, a.prog.where(prev.pos))
 				continue
 			}
 			byGo[s.goName] = s
-			if t.scope == nil {
-				continue
-			}
-			for _, gen := range []struct{ kind, name string }{
+			gens := []struct{ kind, name string }{
 				{"payload type", s.payloadName()},
 				{"sender", s.senderName()},
 				{"routes variable", s.routesName()},
-			} {
+			}
+			for _, gen := range gens {
+				if prev, ok := names[gen.name]; ok {
+					a.errorf(s.pos, "signal %s: the generated %s %s collides with the %s of signal %s (%s); rename one of the signals", s.name, gen.kind, gen.name, prev.kind, prev.s.name, a.prog.where(prev.s.pos))
+					continue
+				}
+				names[gen.name] = generated{gen.kind, s}
+			}
+			if t.scope == nil {
+				continue
+			}
+			for _, gen := range gens {
 				if obj := t.scope.Lookup(gen.name); obj != nil {
 					a.errorf(s.pos, "signal %s: the generated %s %s collides with %s declared at %s; rename that declaration, or give the signal another name", s.name, gen.kind, gen.name, objDesc(obj), a.prog.where(obj.Pos()))
 				}

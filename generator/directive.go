@@ -163,7 +163,7 @@ func parseReceiver(ad ast.Directive) (*directive, []diag) {
 			continue
 		}
 		if seen[key] {
-			diags = append(diags, diagf(a.Pos, "option %s is given twice", key))
+			diags = append(diags, diagf(a.Pos, "option %s is given twice; give each option at most once", key))
 			continue
 		}
 		seen[key] = true

@@ -49,7 +49,7 @@ func TestParseComment(t *testing.T) {
 		{text: "//signal:receiver x timeout=abc", ours: true, diags: []string{"21: option timeout=abc is invalid: timeout must be a positive duration such as 30s, 1m30s or 500ms"}},
 		{text: "//signal:receiver x timeout=1500us", ours: true, diags: []string{"21: option timeout=1500us is invalid: timeout must be a whole number of milliseconds"}},
 		{text: "//signal:receiver x queue=Big", ours: true, diags: []string{"21: option queue=Big is malformed: a queue name is one or more lower-case letters, digits, '_', '.' and '-', e.g. queue=warehouse"}},
-		{text: "//signal:receiver x queue=a queue=b", ours: true, diags: []string{"29: option queue is given twice"}},
+		{text: "//signal:receiver x queue=a queue=b", ours: true, diags: []string{"29: option queue is given twice; give each option at most once"}},
 		{text: "//signal:receiver x name=", ours: true, diags: []string{"21: option name= is malformed: a receiver key is one or more printable characters without spaces"}},
 		{text: `//signal:receiver x "unterminated`, ours: true, diags: []string{`19: invalid quoted string in //signal:receiver: "unterminated`}},
 		{text: "//signal:define a b", ours: true, diags: []string{`19: //signal:define takes at most one argument, the signal name, found "b" as well`}},
