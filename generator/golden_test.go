@@ -94,13 +94,22 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestGenerateDeterministic checks that two runs give the same bytes.
+// TestGenerateDeterministic checks that runs give the same bytes, also
+// when the packages are named in another order.
 func TestGenerateDeterministic(t *testing.T) {
 	t.Parallel()
-	dir, _ := filepath.Abs("testdata/golden/types")
-	a := generate(t, generator.Config{Dir: dir})
-	b := generate(t, generator.Config{Dir: dir})
-	if diff := cmp.Diff(a, b); diff != "" {
-		t.Errorf("two runs differ (-first +second):\n%s", diff)
+	for _, name := range []string{"shop", "types"} {
+		dir, _ := filepath.Abs(filepath.Join("testdata", "golden", name))
+		pkgs := strings.Fields(goCmd(t, dir, "list", "-f", "{{.Dir}}", "./..."))
+		var reversed []string
+		for i := len(pkgs) - 1; i >= 0; i-- {
+			reversed = append(reversed, pkgs[i])
+		}
+		first := generate(t, generator.Config{Dir: dir})
+		for _, cfg := range []generator.Config{{Dir: dir}, {Dir: dir, Patterns: reversed}} {
+			if diff := cmp.Diff(first, generate(t, cfg)); diff != "" {
+				t.Errorf("%s: runs with patterns %v differ (-first +second):\n%s", name, cfg.Patterns, diff)
+			}
+		}
 	}
 }

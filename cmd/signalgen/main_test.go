@@ -225,6 +225,10 @@ func TestGenerateCheckRemove(t *testing.T) {
 	// Without directives, our files go.
 	write(t, filepath.Join(dir, "a/a.go"), "package a\n")
 	write(t, filepath.Join(dir, "b/b.go"), "package b\n")
+	r = signalgen(t, dir, "-check")
+	if r.code != 1 || !strings.Contains(r.stdout, "--- a/signals/signals_gen.go\n+++ /dev/null\n") || !strings.Contains(r.stdout, "--- a/signals/dispatch/dispatch_gen.go\n+++ /dev/null\n") {
+		t.Errorf("-check without directives: exit %d, stdout:\n%s\nwant exit 1 and the removal of both files", r.code, r.stdout)
+	}
 	if r = signalgen(t, dir); r.code != 0 {
 		t.Fatalf("generate without directives: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
