@@ -142,11 +142,11 @@ func (r *receiver) queueName() string {
 }
 
 // binding is a parameter of the generated Table function: the instance
-// that method receivers of one type are called on.
+// that method receivers of one type are called on. Its name is chosen when
+// the dispatch file is rendered, free of the file's import names.
 type binding struct {
 	typ     *types.TypeName
-	pointer bool   // the parameter is *T: some method of T has a pointer receiver
-	param   string // the parameter name
+	pointer bool // the parameter is *T: some method of T has a pointer receiver
 	methods []*receiver
 }
 
