@@ -232,8 +232,10 @@
 // Packages are go list patterns. The default is the whole module that the
 // working directory is in, which is what you nearly always want: the
 // dispatch table and the implicit signals are built from all of the
-// module's receivers, and a pattern that covers part of the module leaves
-// the others out. Flags:
+// module's receivers. Patterns that leave out a package with directives are
+// therefore an error, unless -signals and -dispatch are given, to generate a
+// separate table for a part of the module (for one of several worker
+// programs, say). Flags:
 //
 //	-check         write nothing; print a unified diff of what would change
 //	-signals DIR   the directory of the implicit signals' package

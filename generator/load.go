@@ -114,6 +114,12 @@ func load(ctx context.Context, cfg Config) (*program, []Diagnostic, error) {
 		prog.modules = append(prog.modules, m)
 	}
 	sort.Slice(prog.modules, func(i, j int) bool { return prog.modules[i].Dir < prog.modules[j].Dir })
+	if len(cfg.Patterns) > 0 && cfg.SignalsDir == "" && cfg.DispatchDir == "" && len(prog.modules) == 1 {
+		diags, err := prog.leftOut(ctx, cfg, buildFlags, listed)
+		if err != nil || len(diags) > 0 {
+			return nil, diags, err
+		}
+	}
 	prog.signals = prog.resolvePlace(cfg.SignalsDir, "signals", "-signals")
 	prog.dispatch = prog.resolvePlace(cfg.DispatchDir, filepath.Join("signals", "dispatch"), "-dispatch")
 
@@ -205,6 +211,69 @@ func load(ctx context.Context, cfg Config) (*program, []Diagnostic, error) {
 		}
 	}
 	return prog, nil, nil
+}
+
+// leftOut reports the packages of the main module that have directives
+// but are not among the listed ones. The dispatch table and the implicit
+// signals' senders in their default places belong to the whole module:
+// generated from a part of it, they would silently lose the other parts'
+// receivers (as with //go:generate signalgen ./... in a package below the
+// module root, where ./... is only a subtree).
+func (prog *program) leftOut(ctx context.Context, cfg Config, buildFlags []string, listed []*packages.Package) ([]Diagnostic, error) {
+	all, err := packages.Load(&packages.Config{
+		Context: ctx, Mode: packages.NeedName | packages.NeedFiles,
+		Dir: prog.modules[0].Dir, Env: cfg.Env, BuildFlags: buildFlags,
+	}, "./...")
+	if err != nil {
+		return nil, fmt.Errorf("listing the main module's packages: %w", err)
+	}
+	given := map[string]bool{}
+	for _, p := range listed {
+		given[p.PkgPath] = true
+	}
+	var diags []Diagnostic
+	for _, p := range all {
+		if given[p.PkgPath] {
+			continue
+		}
+		for _, f := range p.GoFiles {
+			line, col := directiveLine(f)
+			if line == 0 || prog.isGenerated(f) {
+				continue
+			}
+			diags = append(diags, Diagnostic{
+				Pos: token.Position{Filename: prog.rel(f), Line: line, Column: col},
+				Message: fmt.Sprintf("package %s has //signal: directives but is left out by the patterns %s, so its receivers would drop out of the module's dispatch table; run signalgen without patterns (the whole module), or give -signals and -dispatch to generate separate ones for a part of the module",
+					p.PkgPath, strings.Join(cfg.Patterns, " ")),
+			})
+			break
+		}
+	}
+	sort.Slice(diags, func(i, j int) bool { return diags[i].Pos.Filename < diags[j].Pos.Filename })
+	return diags, nil
+}
+
+// isGenerated reports whether path is one of our generated files.
+func (prog *program) isGenerated(path string) bool {
+	base := filepath.Base(path)
+	return (base == SignalsFile || base == DispatchFile) && isOurs(path)
+}
+
+// directiveLine returns the position of the first line of the file at path
+// that starts with //signal: (after indentation), or 0, 0. It reads the
+// file, but does not parse it.
+func directiveLine(path string) (line, col int) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0
+	}
+	for i, l := range bytes.Split(b, []byte("\n")) {
+		text := bytes.TrimLeft(l, " \t")
+		if bytes.HasPrefix(text, []byte("//signal:")) {
+			return i + 1, len(l) - len(text) + 1
+		}
+	}
+	return 0, 0
 }
 
 // defaultPattern is the pattern of the whole module that dir is in: the

@@ -10,8 +10,10 @@
 // Packages are go list patterns; the default is the whole module that the
 // working directory is in, which is nearly always what you want: the
 // dispatch table and the senders of implicit signals are built from every
-// receiver of the module, and a pattern that covers only part of it drops
-// the others. Run it from go generate, in any package of the module:
+// receiver of the module, and patterns that leave out a package with
+// directives are an error (unless -signals and -dispatch are given, for a
+// separate table of a part of the module). Run it from go generate, in any
+// package of the module:
 //
 //	//go:generate go run github.com/reliablesignals/signals/cmd/signalgen
 //

@@ -349,3 +349,37 @@ func Place(ctx context.Context, db signalrt.Executor) error {
 	run("run", "github.com/reliablesignals/signals/cmd/signalgen", "-check")
 	run("tool", "signalgen", "-check", "./...")
 }
+
+// TestPartialPatterns checks that patterns that leave out packages with
+// directives are refused while the dispatch table and the implicit
+// signals go to their default places (which belong to the whole module),
+// and allowed when -signals and -dispatch give a part of the module its
+// own.
+func TestPartialPatterns(t *testing.T) {
+	t.Parallel()
+	dir := module(t, map[string]string{"a/a.go": receiverA, "b/b.go": receiverB})
+	before := tree(t, dir)
+	want := "b/b.go:7:1: package example.com/m/b has //signal: directives but is left out by the patterns ./..., so its receivers would drop out of the module's dispatch table; run signalgen without patterns (the whole module), or give -signals and -dispatch to generate separate ones for a part of the module\n"
+	// As go generate runs a //go:generate line in package a.
+	r := signalgen(t, filepath.Join(dir, "a"), "./...")
+	if r.code != 1 || r.stderr != strings.ReplaceAll(want, "b/b.go", "../b/b.go") {
+		t.Errorf("signalgen ./... in a: exit %d, stderr:\n%s\nwant exit 1 and:\n%s", r.code, r.stderr, want)
+	}
+	if r = signalgen(t, dir, "./a"); r.code != 1 || r.stderr != strings.ReplaceAll(want, "./...", "./a") {
+		t.Errorf("signalgen ./a: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if diff := cmp.Diff(before, tree(t, dir)); diff != "" {
+		t.Errorf("files changed (-before +after):\n%s", diff)
+	}
+	// Without patterns, from a, the whole module.
+	if r = signalgen(t, filepath.Join(dir, "a")); r.code != 0 {
+		t.Errorf("signalgen in a: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if r = signalgen(t, dir, "-check", "./a", "./b", "./signals/..."); r.code != 0 {
+		t.Errorf("signalgen -check with patterns that cover the module: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	// A part of the module with its own signals and dispatch packages.
+	if r = signalgen(t, dir, "-signals", "a/sig", "-dispatch", "a/disp", "./a/..."); r.code != 0 {
+		t.Errorf("signalgen -signals a/sig -dispatch a/disp ./a/...: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
