@@ -9,9 +9,14 @@ import (
 
 // BenchmarkGenerateSynthetic measures a whole generation (load, check,
 // emit; nothing written) of a synthetic module of 100 packages and 500
-// receivers. Reproduce by hand with:
+// receivers: fresh, with no generated code on disk, and again, with the
+// previous output on disk (hidden from the loader), as go generate usually
+// runs. Reproduce by hand with:
 //
 //	go test ./generator -run '^$' -bench GenerateSynthetic -benchtime 5x
+//
+// The command's wall time compares with go vet ./... in the same module
+// (warm caches: signalgen 0.23 s, go vet 0.20 s on 2 cores).
 func BenchmarkGenerateSynthetic(b *testing.B) {
 	const packages, receivers = 100, 500
 	dir := b.TempDir()
@@ -24,9 +29,19 @@ func BenchmarkGenerateSynthetic(b *testing.B) {
 	if want := packages + 2; len(files) != want {
 		b.Fatalf("generated %d files, want %d (one per package, the signals and the dispatch package)", len(files), want)
 	}
-	for b.Loop() {
-		generate(b, cfg)
+	b.Run("fresh", func(b *testing.B) {
+		for b.Loop() {
+			generate(b, cfg)
+		}
+	})
+	if _, err := generator.Write(files); err != nil {
+		b.Fatal(err)
 	}
+	b.Run("again", func(b *testing.B) {
+		for b.Loop() {
+			generate(b, cfg)
+		}
+	})
 }
 
 // TestSynth checks that the synthetic module generates and compiles.

@@ -101,13 +101,17 @@ func load(ctx context.Context, cfg Config) (*program, []Diagnostic, error) {
 		return nil, []Diagnostic{{Message: fmt.Sprintf("no packages match %s", strings.Join(patterns, " "))}}, nil
 	}
 	mods := map[string]*packages.Module{}
-	dirs := map[string]string{} // package dir -> package name
+	dirs := map[string]string{}      // package dir -> package name
+	goFiles := map[string][]string{} // package dir -> its files in the build
 	for _, p := range listed {
 		if p.Module != nil && p.Module.Main && p.Module.Dir != "" {
 			mods[p.Module.Dir] = p.Module
 		}
 		for _, f := range append(p.GoFiles, p.IgnoredFiles...) {
 			dirs[filepath.Dir(f)] = p.Name
+		}
+		for _, f := range p.GoFiles {
+			goFiles[filepath.Dir(f)] = append(goFiles[filepath.Dir(f)], f)
 		}
 	}
 	for _, m := range mods {
@@ -123,15 +127,28 @@ func load(ctx context.Context, cfg Config) (*program, []Diagnostic, error) {
 	prog.signals = prog.resolvePlace(cfg.SignalsDir, "signals", "-signals")
 	prog.dispatch = prog.resolvePlace(cfg.DispatchDir, filepath.Join("signals", "dispatch"), "-dispatch")
 
-	// Hide our old files: each becomes a bare package clause, so stale or
-	// broken output never breaks loading, and its names never collide with
-	// the ones we are about to generate.
+	// Hide our old files, so that stale or broken output never breaks
+	// loading, and its names never collide with the ones we are about to
+	// generate. An old file is deleted from the loader's view when its
+	// package has other files, and else becomes a bare package clause, so
+	// that the package still exists. (Deleting needs no replacement file;
+	// writing one per package cost more than loading the synthetic module.)
 	overlay := map[string][]byte{}
-	hide := func(d, pkgName string) bool {
-		hid := false
+	hide := func(d, pkgName string) {
+		var old []string
 		for _, base := range []string{SignalsFile, DispatchFile} {
-			path := filepath.Join(d, base)
-			if !isOurs(path) {
+			if path := filepath.Join(d, base); isOurs(path) {
+				old = append(old, path)
+				prog.old[path] = true
+			}
+		}
+		others := false
+		for _, f := range goFiles[d] {
+			others = others || !prog.old[f]
+		}
+		for _, path := range old {
+			if others {
+				overlay[path] = nil
 				continue
 			}
 			name := pkgName
@@ -139,10 +156,7 @@ func load(ctx context.Context, cfg Config) (*program, []Diagnostic, error) {
 				name = packageClause(path, filepath.Base(d))
 			}
 			overlay[path] = []byte(Header + "\n\npackage " + name + "\n")
-			prog.old[path] = true
-			hid = true
 		}
-		return hid
 	}
 	for d, name := range dirs {
 		hide(d, name)
@@ -187,7 +201,7 @@ func load(ctx context.Context, cfg Config) (*program, []Diagnostic, error) {
 		Context: ctx, Mode: loadMode, Dir: dir, Env: cfg.Env, BuildFlags: flags,
 		Fset: prog.fset,
 		ParseFile: func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
-			if content, ok := overlay[filename]; ok {
+			if content := overlay[filename]; content != nil {
 				src = content
 			}
 			prog.parsed.Add(1)
@@ -364,7 +378,7 @@ func isOurs(path string) bool {
 
 // writeOverlay writes the replacement files of overlay and the go
 // command's overlay description (go help build, -overlay) into dir, and
-// returns the description's path.
+// returns the description's path. A nil content deletes the file.
 func writeOverlay(dir string, overlay map[string][]byte) (string, error) {
 	paths := make([]string, 0, len(overlay))
 	for path := range overlay {
@@ -373,6 +387,10 @@ func writeOverlay(dir string, overlay map[string][]byte) (string, error) {
 	sort.Strings(paths)
 	replace := map[string]string{}
 	for i, path := range paths {
+		if overlay[path] == nil {
+			replace[path] = "" // deleted
+			continue
+		}
 		f := filepath.Join(dir, fmt.Sprintf("%d.go", i))
 		if err := os.WriteFile(f, overlay[path], 0o644); err != nil {
 			return "", err
