@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -261,6 +262,11 @@ func (a *analyzer) define(pkg *packages.Package, f found) {
 			continue
 		}
 		ar := &arg{name: p.Name(), typ: p.Type(), pkg: pkg.Types, pos: p.Pos()}
+		if !ar.exportable() {
+			a.errorf(p.Pos(), "%s: argument %s cannot become a payload field: %s", what, ar.name, unexportableReason(ar))
+			bad = true
+			continue
+		}
 		if prev := seenField[ar.field()]; prev != nil {
 			a.errorf(p.Pos(), "%s: arguments %s and %s both become payload field %s; rename one", what, prev.name, ar.name, ar.field())
 			bad = true
@@ -425,6 +431,14 @@ func (a *analyzer) receiver(pkg *packages.Package, f found) *receiver {
 	return r
 }
 
+// unexportableReason says why an argument's name gives no exported field.
+func unexportableReason(ar *arg) string {
+	if f := ar.field(); f != "" && token.IsIdentifier(f) {
+		return fmt.Sprintf("its field name %s is unexported (%c has no upper case), and encoding/json skips unexported fields; rename it to start with a letter that has an upper case", f, []rune(f)[0])
+	}
+	return fmt.Sprintf("its words give no Go identifier (%q); rename it to start with a letter", ar.field())
+}
+
 // paramDesc describes a parameter for messages: "orderID int64".
 func paramDesc(p *types.Var, qual types.Qualifier) string {
 	if p.Name() == "" {
@@ -541,6 +555,11 @@ func (a *analyzer) link(r *receiver) {
 			continue
 		}
 		ar := &arg{name: p.name, typ: p.typ, pkg: r.pkg, pos: p.pos, from: r}
+		if !ar.exportable() {
+			a.errorf(p.pos, "%s: parameter %s cannot become a payload field: %s", what, ar.name, unexportableReason(ar))
+			ok = false
+			continue
+		}
 		for _, other := range s.args {
 			if other.field() == ar.field() || other.jsonName() == ar.jsonName() {
 				a.errorf(p.pos, "signal %s: arguments %s and %s both become payload field %s; rename one", s.name, other.name, ar.name, ar.field())

@@ -88,6 +88,13 @@ type arg struct {
 // field is the payload struct field: OrderID.
 func (a *arg) field() string { return exportedName(a.name) }
 
+// exportable reports whether field is an exported identifier, so that
+// encoding/json sees it: not for 日付 (no upper case) or _1 (no letter).
+func (a *arg) exportable() bool {
+	f := a.field()
+	return token.IsIdentifier(f) && token.IsExported(f)
+}
+
 // jsonName is the field's JSON key: order_id.
 func (a *arg) jsonName() string { return snakeName(a.name) }
 
