@@ -60,7 +60,7 @@ func analyze(prog *program) (*model, []diag, []Diagnostic) {
 	var receivers []*receiver
 	for _, pf := range all {
 		for _, f := range pf.receivers {
-			if r := a.receiver(pf.pkg, f); r != nil {
+			if r := a.receiver(pf.pkg, f); r != nil && !f.broken {
 				receivers = append(receivers, r)
 			}
 		}

@@ -51,6 +51,11 @@ type directive struct {
 	signal    string
 	signalPos token.Pos
 
+	// broken is set on a receiver directive with problems (reported):
+	// its function's signature is still checked, so that every problem is
+	// reported at once, but it receives nothing.
+	broken bool
+
 	// Options of a receiver, as written (validated).
 	opts     []option
 	queue    string
@@ -84,7 +89,8 @@ func (d *directive) String() string {
 var nearMissRE = regexp.MustCompile(`(?i)^\s*(signals?)\s*:\s*(receiver|define)\b`)
 
 // parseComment parses one comment (c.Text, at pos). It returns the
-// directive if the comment is a well-formed //signal: directive. ours
+// directive if the comment is a //signal: directive: well-formed, or a
+// receiver directive whose problems diags report (marked broken). ours
 // reports whether the comment is, or looks like, a signal directive; diags
 // then say what is wrong with it.
 func parseComment(pos token.Pos, text string) (d *directive, diags []diag, ours bool) {
@@ -133,10 +139,12 @@ func parseReceiver(ad ast.Directive) (*directive, []diag) {
 	d := &directive{kind: kindReceiver, pos: ad.Slash}
 	args, err := ad.ParseArgs()
 	if err != nil {
-		return nil, []diag{diagf(ad.ArgsPos, "%v", err)}
+		d.broken = true
+		return d, []diag{diagf(ad.ArgsPos, "%v", err)}
 	}
 	if len(args) == 0 {
-		return nil, []diag{diagf(ad.Slash, "//signal:receiver needs a signal name: %s", receiverUsage)}
+		d.broken = true
+		return d, []diag{diagf(ad.Slash, "//signal:receiver needs a signal name: %s", receiverUsage)}
 	}
 	var diags []diag
 	first := args[0]
@@ -173,10 +181,8 @@ func parseReceiver(ad ast.Directive) (*directive, []diag) {
 		}
 		d.opts = append(d.opts, option{key: key, value: value, pos: a.Pos})
 	}
-	if len(diags) > 0 {
-		return nil, diags
-	}
-	return d, nil
+	d.broken = len(diags) > 0
+	return d, diags
 }
 
 // setOption validates one option value and stores it in d.

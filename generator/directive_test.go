@@ -15,8 +15,11 @@ import (
 func parsed(text string) (dir string, diags []string, ours bool) {
 	const base = 1
 	d, ds, ours := parseComment(base, text)
-	if d != nil {
+	if d != nil && !d.broken {
 		dir = d.String()
+	}
+	if d != nil && d.broken != (len(ds) > 0) {
+		diags = append(diags, fmt.Sprintf("broken=%v with %d diagnostics", d.broken, len(ds)))
 	}
 	for _, dg := range ds {
 		diags = append(diags, fmt.Sprintf("%d: %s", int(dg.pos)-base+1, dg.msg))
@@ -90,7 +93,8 @@ func TestParseOptions(t *testing.T) {
 }
 
 // FuzzParseDirective checks that parsing any comment never panics, that
-// diagnostics point inside the comment, and that a parsed directive
+// diagnostics point inside the comment, that a directive comes with
+// diagnostics exactly when it is broken, and that a well-formed directive
 // prints in a canonical form that parses to the same directive.
 func FuzzParseDirective(f *testing.F) {
 	for _, seed := range []string{
@@ -131,8 +135,14 @@ func FuzzParseDirective(f *testing.F) {
 		if d == nil {
 			return
 		}
-		if len(diags) > 0 {
-			t.Fatalf("parseComment(%q): both a directive and diagnostics %v", text, diags)
+		if d.broken != (len(diags) > 0) {
+			t.Fatalf("parseComment(%q): directive broken=%v with diagnostics %v", text, d.broken, diags)
+		}
+		if d.broken {
+			if d.kind != kindReceiver {
+				t.Fatalf("parseComment(%q): broken %s directive; only receiver directives are kept broken", text, d.kind)
+			}
+			return
 		}
 		again, diags2, _ := parseComment(base, d.String())
 		if again == nil || len(diags2) > 0 {
