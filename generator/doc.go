@@ -132,7 +132,9 @@
 // A signal's arguments travel as JSON. Each becomes a field of the payload
 // struct, named by the argument in CamelCase with a snake_case JSON key:
 // orderID becomes OrderID `json:"order_id"`. Two arguments that give the
-// same field or key (orderID and orderId) are an error.
+// same field or key (orderID and orderId) are an error, and so is a name
+// that gives no exported field (日付, whose first letter has no upper case:
+// encoding/json would skip the field).
 //
 // Allowed are the types encoding/json can encode and decode back: booleans,
 // numbers, strings, pointers, slices, arrays, maps with string or integer
