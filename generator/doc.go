@@ -33,8 +33,9 @@
 // A signal name starts with a lower-case ASCII letter and has lower-case
 // letters and digits in parts joined by single '_' or '.':
 // payment_captured, payment.captured, order.v2.shipped. Name signals for
-// what happened, not for what a receiver should do. The name is stored in
-// every task, so renaming a signal is a change of protocol.
+// what happened, not for what a receiver should do. The name is stored with
+// every task, for inspection and logs; tasks find their receivers by
+// receiver key (see Receivers).
 //
 // In Go identifiers the name becomes CamelCase, with Go's initialisms in
 // upper case: payment.captured gives PaymentCapturedPayload and
@@ -193,7 +194,8 @@
 //	const _ = signalrt.GeneratedCodeVersion1
 //
 // which stops compiling when the runtime changes in a way the code cannot
-// follow; and the dispatch file asserts each receiver's signature,
+// follow; and the dispatch file asserts each receiver's signature (where
+// the dispatch package can write its types),
 //
 //	var _ func(context.Context, int64, []orders.Line) error = shipping.ReserveStock
 //
