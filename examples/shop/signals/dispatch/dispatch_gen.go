@@ -30,8 +30,8 @@ var (
 	_ func(context.Context, int64, string, []orders.Line, int64) error = payments.Capture
 )
 
-// Table returns the dispatch table of the 7 receivers, for signalrt.NewWorker
-// or signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
+// Table returns the dispatch table of 7 receivers, for signalrt.NewWorker or
+// signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
 // receiver.
 //
 // Method receivers are called on the instances given:
