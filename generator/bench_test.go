@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/reliablesignals/signals/generator"
-	"github.com/reliablesignals/signals/generator/internal/synth"
+	"github.com/reliablesignals/signals/internal/synth"
 )
 
 // BenchmarkGenerateSynthetic measures a whole generation (load, check,

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/reliablesignals/signals/generator"
-	"github.com/reliablesignals/signals/generator/internal/synth"
+	"github.com/reliablesignals/signals/internal/synth"
 	"github.com/reliablesignals/signals/internal/pgtest"
 )
 

@@ -26,8 +26,8 @@ func dbURL() string {
 	return DefaultURL
 }
 
-// TestQuick runs the quick mode of every Go-side workload against the real
-// database (no pgbench, no signalgen) and checks that each result line
+// TestQuick runs the quick mode of every workload but the pgbench floor
+// against the real database and checks that each result line
 // parses and makes sense. Timing targets are not asserted: the machine is
 // shared.
 func TestQuick(t *testing.T) {
@@ -37,7 +37,7 @@ func TestQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	code := cli(ctx, []string{"-quick", "-run", "W1,W2,W3,W4,rss"}, &stdout, &stderr)
+	code := cli(ctx, []string{"-quick", "-run", "W1,W2,W3,W4,rss,gen"}, &stdout, &stderr)
 	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	if code != 0 {
 		t.Fatalf("signalbench -quick exited with %d", code)
@@ -53,7 +53,7 @@ func TestQuick(t *testing.T) {
 		}
 		byWorkload[m["workload"]] = append(byWorkload[m["workload"]], m)
 	}
-	want := map[string]int{"W1": 2, "W2": 2, "W3": 1, "W4": 1, "rss": 2}
+	want := map[string]int{"W1": 2, "W2": 2, "W3": 1, "W4": 1, "rss": 2, "gen": 1}
 	for w, n := range want {
 		if len(byWorkload[w]) != n {
 			t.Errorf("%d %s lines, want %d", len(byWorkload[w]), w, n)
@@ -128,6 +128,12 @@ func TestQuick(t *testing.T) {
 		rss(m)
 		if m["backlog"] != []string{"2000", "10000"}[i] {
 			t.Errorf("rss line %d: backlog=%s, want 2000, then 10000", i, m["backlog"])
+		}
+	}
+	for _, m := range byWorkload["gen"] {
+		positive(m, "signalgen_s", "go_vet_s", "ratio")
+		if m["packages"] != "10" || m["receivers"] != "50" {
+			t.Errorf("gen: %v; want the quick synthetic module of 10 packages and 50 receivers", m)
 		}
 	}
 }

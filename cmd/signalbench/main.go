@@ -18,7 +18,7 @@
 //	W4     one connection, the W2 tx with K=5 vs. without the signal, alternating
 //	rss    peak RSS of a child process draining each backlog of -rss-n
 //	floor  the pgbench scripts (floor/*.sql, copies of the shared ones)
-//	gen    signalgen vs. go vet on a synthetic module (generator/internal/synth)
+//	gen    signalgen vs. go vet on a synthetic module (internal/synth)
 //
 // Each workload runs in a schema of its own (signalbench_*), created with
 // runtime.Migrate and dropped at the end. The worker runs with the runtime's

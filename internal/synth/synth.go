@@ -20,7 +20,7 @@ func RepoRoot() (string, error) {
 	if !ok {
 		return "", fmt.Errorf("synth: cannot find its own source file")
 	}
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
+	root := filepath.Join(filepath.Dir(file), "..", "..")
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		return "", fmt.Errorf("synth: repository root not found: %w", err)
 	}
