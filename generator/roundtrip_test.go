@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/reliablesignals/signals/generator"
-	"github.com/reliablesignals/signals/internal/synth"
 	"github.com/reliablesignals/signals/internal/pgtest"
+	"github.com/reliablesignals/signals/internal/synth"
 )
 
 // TestRoundTrip copies the shop module without its generated code,
