@@ -89,8 +89,9 @@ type Config struct {
 	Name string
 	// SynchronousCommit makes the worker's own bookkeeping (claims,
 	// results, lease extensions) commit with the server's
-	// synchronous_commit setting. By default the worker runs it on
-	// connections of its own with synchronous_commit=off: a commit then
+	// synchronous_commit setting. The worker runs its bookkeeping on a
+	// small pool of its own, copied from the given pool's configuration;
+	// by default its connections set synchronous_commit=off: a commit then
 	// does not wait for the WAL flush, and a PostgreSQL crash can forget
 	// the last fraction of a second of bookkeeping, which at worst runs a
 	// task again (the at-least-once promise holds; a sender's transaction
@@ -216,14 +217,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	if len(w.queues) == 0 {
 		return errors.New("worker: no queues to run: the dispatch table is empty and Config.Queues names none")
 	}
-	if !w.cfg.SynchronousCommit {
-		own, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), w.bookkeepingConfig())
-		if err != nil {
-			return fmt.Errorf("worker: opening its connection pool: %w", err)
-		}
-		w.db = own
-		defer func() { w.db = w.pool; own.Close() }()
+	// The bookkeeping gets connections of its own: receivers that use the
+	// given pool, even all of it, cannot keep the heartbeat from extending
+	// their leases.
+	own, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), w.bookkeepingConfig())
+	if err != nil {
+		return fmt.Errorf("worker: opening its connection pool: %w", err)
 	}
+	w.db = own
+	defer func() { w.db = w.pool; own.Close() }()
 	// Receivers run on workCtx, which outlives ctx by the grace period.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
@@ -285,15 +287,17 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // bookkeepingConfig is the configuration of the pool that Run opens for
 // its claims and results: the given pool's, with synchronous_commit=off
-// (see Config.SynchronousCommit), and as many connections as the claim
+// unless Config.SynchronousCommit, and as many connections as the claim
 // loops, the completer, the heartbeat and the maintenance use at once,
 // plus a few for recording failures.
 func (w *Worker) bookkeepingConfig() *pgxpool.Config {
 	cfg := w.pool.Config() // a copy
-	if cfg.ConnConfig.RuntimeParams == nil {
-		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	if !w.cfg.SynchronousCommit {
+		if cfg.ConnConfig.RuntimeParams == nil {
+			cfg.ConnConfig.RuntimeParams = map[string]string{}
+		}
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	}
-	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	cfg.MaxConns = int32(len(w.queues) + 6)
 	cfg.MinConns, cfg.MinIdleConns = 0, 0
 	return cfg
@@ -380,9 +384,7 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 			}
 			continue
 		}
-		rows, err := queries.ClaimTasks(ctx, w.db, dbsqlc.ClaimTasksParams{
-			Queue: q.name, Max: int32(free), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
-		})
+		rows, err := q.claim(ctx, free)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Error("claiming tasks failed", "queue", q.name, "err", err)
@@ -417,6 +419,20 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 		}
 		timer.Stop()
 	}
+}
+
+// claim claims up to max tasks. Shutdown does not cut a claim short: the
+// server could commit a claim whose rows the worker never sees, which would
+// leave them running under a lease that nobody extends, to come back only
+// when it expires, with an attempt counted that never ran. The rows of a
+// claim that returns are run (or given back) like any others.
+func (q *queueRunner) claim(ctx context.Context, max int) ([]dbsqlc.ClaimTasksRow, error) {
+	w := q.w
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Lease)
+	defer cancel()
+	return queries.ClaimTasks(ctx, w.db, dbsqlc.ClaimTasksParams{
+		Queue: q.name, Max: int32(max), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
+	})
 }
 
 func sleep(ctx context.Context, d time.Duration) {
