@@ -3,11 +3,13 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -439,24 +441,80 @@ func TestInlineRunsReceiversSynchronously(t *testing.T) {
 
 func TestMigrateIsIdempotentAndSafeConcurrently(t *testing.T) {
 	t.Parallel()
-	_, url := pgtest.Schema(t)
-	pools := []*pgxpool.Pool{pgtest.PoolFor(t, url), pgtest.PoolFor(t, url)} // each migrated once already
-	errs := make(chan error, 4)
-	for i := range 4 {
-		go func() { errs <- signalrt.Migrate(context.Background(), pools[i%2]) }()
-	}
-	for range 4 {
-		if err := <-errs; err != nil {
+	schema, url := pgtest.Schema(t) // fresh and empty: nothing migrated yet
+	ctx := context.Background()
+	const racers = 6
+	pools := make([]*pgxpool.Pool, racers)
+	for i := range pools {
+		pool, err := pgxpool.New(ctx, url)
+		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(pool.Close)
+		// Connect now, so that the Migrate calls below start together.
+		if err := pool.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pools[i] = pool
 	}
-	var n int
-	if err := pools[0].QueryRow(context.Background(), "SELECT count(*) FROM signal_schema_version").Scan(&n); err != nil {
+	start := make(chan struct{})
+	errs := make(chan error, racers)
+	for _, pool := range pools {
+		go func() {
+			<-start
+			errs <- signalrt.Migrate(ctx, pool)
+		}()
+	}
+	close(start)
+	for range racers {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent Migrate on a fresh schema: %v", err)
+		}
+	}
+	// Once more on the migrated schema: nothing to do.
+	if err := signalrt.Migrate(ctx, pools[0]); err != nil {
+		t.Fatalf("Migrate on a migrated schema: %v", err)
+	}
+
+	ms, err := signalrt.ListMigrations()
+	if err != nil {
 		t.Fatal(err)
 	}
-	ms, _ := signalrt.ListMigrations()
-	if n != len(ms) {
-		t.Fatalf("%d versions recorded, want %d", n, len(ms))
+	var want, got []string
+	for _, m := range ms {
+		want = append(want, fmt.Sprintf("%d %s", m.Version, m.Name))
+	}
+	rows, err := pools[0].Query(ctx, "SELECT version, name FROM signal_schema_version ORDER BY version, name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var v int
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d %s", v, name))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("signal_schema_version rows (-want +got):\n%s", diff)
+	}
+	var tables int
+	err = pools[0].QueryRow(ctx, `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relname = 'signal_task' AND c.relkind IN ('r', 'p')`, schema).Scan(&tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tables != 1 {
+		t.Fatalf("schema %s has %d tables signal_task, want 1", schema, tables)
+	}
+	// And it is usable.
+	send(t, pools[0], routes("a", "b"), 1)
+	if s := states(t, pools[0]); s[signalrt.StateAvailable] != 2 {
+		t.Fatalf("after a send: tasks per state %v, want 2 available", s)
 	}
 }
 
