@@ -11,7 +11,7 @@ WITH inserted AS (
            unnest(@max_attempts::integer[]),
            unnest(@timeouts_ms::bigint[]),
            CAST(@payload::text AS jsonb),
-           coalesce(sqlc.narg(run_at)::timestamptz, now())
+           coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8))
     RETURNING 1
 )
 SELECT pg_notify('signal_task', s.nsp || '.' || n.queue)::text

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,6 +57,15 @@ func TestGracefulShutdownLeavesNoTaskRunning(t *testing.T) {
 // the tasks and runs them a second time while the first runs still go on.
 func TestBusyPoolDoesNotCostReceiversTheirLease(t *testing.T) {
 	t.Parallel()
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SynchronousCommit=%v", sync), func(t *testing.T) {
+			t.Parallel()
+			testBusyPool(t, sync)
+		})
+	}
+}
+
+func testBusyPool(t *testing.T, synchronousCommit bool) {
 	_, url := pgtest.Schema(t)
 	other := pgtest.PoolFor(t, url) // migrated; the sender's and the rescuer's
 	ctx := context.Background()
@@ -84,6 +94,7 @@ func TestBusyPoolDoesNotCostReceiversTheirLease(t *testing.T) {
 	cfg := fastConfig()
 	cfg.Lease = 2 * time.Second
 	cfg.Retention = time.Hour
+	cfg.SynchronousCommit = synchronousCommit
 	startWorker(t, pool, busy, cfg)
 	waitFor(t, "both receivers to start", func() bool { return busyRuns.Load() == 2 })
 	// A second worker, on a pool of its own, rescues expired leases.

@@ -50,18 +50,20 @@ type Route struct {
 type SendOption func(*sendOptions)
 
 type sendOptions struct {
-	runAt time.Time
+	runAt time.Time     // At; zero when not given
+	delay time.Duration // After
 }
 
 // After delays the signal's tasks: they become available to workers d after
-// the send (measured by the database clock at commit time of the insert).
+// the start of the sending transaction, by the database's clock (now()), so
+// that the clocks of the sending machines do not matter.
 func After(d time.Duration) SendOption {
-	return func(o *sendOptions) { o.runAt = time.Now().Add(d) }
+	return func(o *sendOptions) { o.runAt, o.delay = time.Time{}, max(d, 0) }
 }
 
 // At delays the signal's tasks until t.
 func At(t time.Time) SendOption {
-	return func(o *sendOptions) { o.runAt = t }
+	return func(o *sendOptions) { o.runAt, o.delay = t, 0 }
 }
 
 var queries = dbsqlc.New()
@@ -93,12 +95,13 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		opt(&o)
 	}
 	arg := dbsqlc.InsertTasksParams{
-		Signal:      signal,
-		Receivers:   make([]string, len(routes)),
-		Queues:      make([]string, len(routes)),
-		MaxAttempts: make([]int32, len(routes)),
-		TimeoutsMs:  make([]int64, len(routes)),
-		Payload:     string(body),
+		Signal:       signal,
+		Receivers:    make([]string, len(routes)),
+		Queues:       make([]string, len(routes)),
+		MaxAttempts:  make([]int32, len(routes)),
+		TimeoutsMs:   make([]int64, len(routes)),
+		Payload:      string(body),
+		DelaySeconds: o.delay.Seconds(),
 	}
 	if !o.runAt.IsZero() {
 		arg.RunAt = &o.runAt
@@ -116,7 +119,7 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		arg.TimeoutsMs[i] = r.Timeout.Milliseconds()
 	}
 	// Delayed tasks are found by polling: waking workers now would not help.
-	if o.runAt.IsZero() || !o.runAt.After(time.Now()) {
+	if o.delay == 0 && (o.runAt.IsZero() || !o.runAt.After(time.Now())) {
 		arg.Notify = notifyLimit.due(arg.Queues)
 	}
 	if err := queries.InsertTasks(ctx, db, arg); err != nil {

@@ -326,7 +326,10 @@ func TestNotifyWakesAnIdleWorker(t *testing.T) {
 	w, _ := startWorker(t, pool, signalrt.Table{rec.handler("r", nil)}, cfg)
 	// Wait until the worker listens and has gone idle: its first claims are done.
 	time.Sleep(300 * time.Millisecond)
+	// Every send notifies, so that this one is not folded into another
+	// test's NOTIFY (the interval is per process).
 	signalrt.SetNotifyInterval(0)
+	t.Cleanup(func() { signalrt.SetNotifyInterval(signalrt.DefaultNotifyInterval) })
 	send(t, pool, routes("r"), 1)
 	waitFor(t, "the notified worker to run the task", func() bool { return rec.count("r") == 1 })
 	_ = w

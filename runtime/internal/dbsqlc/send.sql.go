@@ -19,7 +19,7 @@ WITH inserted AS (
            unnest($5::integer[]),
            unnest($6::bigint[]),
            CAST($7::text AS jsonb),
-           coalesce($8::timestamptz, now())
+           coalesce($8::timestamptz, now() + make_interval(secs => $9::float8))
     RETURNING 1
 )
 SELECT pg_notify('signal_task', s.nsp || '.' || n.queue)::text
@@ -28,14 +28,15 @@ FROM unnest($1::text[]) AS n(queue),
 `
 
 type InsertTasksParams struct {
-	Notify      []string
-	Signal      string
-	Receivers   []string
-	Queues      []string
-	MaxAttempts []int32
-	TimeoutsMs  []int64
-	Payload     string
-	RunAt       *time.Time
+	Notify       []string
+	Signal       string
+	Receivers    []string
+	Queues       []string
+	MaxAttempts  []int32
+	TimeoutsMs   []int64
+	Payload      string
+	RunAt        *time.Time
+	DelaySeconds float64
 }
 
 // One round trip per send: one row per receiver (the arrays are zipped in
@@ -52,6 +53,7 @@ func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParam
 		arg.TimeoutsMs,
 		arg.Payload,
 		arg.RunAt,
+		arg.DelaySeconds,
 	)
 	return err
 }
