@@ -331,7 +331,6 @@ func (w *Worker) releaseAll() int {
 			ids = append(ids, id)
 		}
 		clear(q.inflight)
-		q.released = true
 		q.mu.Unlock()
 	}
 	if len(ids) == 0 {
@@ -355,8 +354,7 @@ type queueRunner struct {
 	wake, freed chan struct{}
 
 	mu       sync.Mutex
-	inflight map[int64]*task
-	released bool // shutdown gave the in-flight tasks back
+	inflight map[int64]*task // claimed and not finished: queued or running
 }
 
 func signal(ch chan struct{}) {
