@@ -16,7 +16,32 @@ SET state = 'running',
     worker = @worker::text
 FROM claimed
 WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms;
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at;
+
+-- name: ClaimTasksAfter :many
+-- ClaimTasks for a worker that is working through a backlog: it starts the
+-- index scan after the last task it claimed, (@after_run_at, @after_id).
+-- The index entries of tasks claimed before stay behind until VACUUM, and a
+-- scan from the start would step over all of them on every claim. The
+-- worker goes back to ClaimTasks regularly, for tasks that became visible
+-- behind its cursor (a long transaction's, whose run_at is its start).
+WITH claimed AS (
+    SELECT c.id
+    FROM signal_task c
+    WHERE c.state = 'available' AND c.queue = @queue::text AND c.run_at <= now()
+      AND (c.run_at, c.id) > (@after_run_at::timestamptz, @after_id::bigint)
+    ORDER BY c.run_at, c.id
+    LIMIT @max::integer
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE signal_task t
+SET state = 'running',
+    attempt = t.attempt + 1,
+    lease_until = now() + make_interval(secs => @lease_seconds::float8),
+    worker = @worker::text
+FROM claimed
+WHERE t.id = claimed.id
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at;
 
 -- name: CompleteTasks :exec
 -- Mark tasks succeeded, batched (Config.Retention > 0 keeps them). Rows are

@@ -364,13 +364,29 @@ func signal(ch chan struct{}) {
 	}
 }
 
+// cursorRescan is how long a claim loop that works through a backlog keeps
+// its cursor (see ClaimTasksAfter) before it looks at the whole queue again.
+const cursorRescan = time.Second
+
+// cursor is where a claim loop's last full batch ended, in the claim order.
+type cursor struct {
+	runAt time.Time
+	id    int64
+	since time.Time // when the loop began to use a cursor
+}
+
 // claimLoop claims as many tasks as there are free slots, whenever there
 // are free slots and the queue may have due tasks.
+//
+// While claims come back full (a backlog), each claim starts after the last
+// task of the previous one; once one comes back short, or after
+// cursorRescan, the next looks at the whole queue again.
 func (q *queueRunner) claimLoop(ctx context.Context) {
 	w := q.w
 	hotUntil := time.Now().Add(w.cfg.HotWindow)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var after *cursor
 	for ctx.Err() == nil {
 		q.mu.Lock()
 		free := q.slots - len(q.inflight)
@@ -382,7 +398,10 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 			}
 			continue
 		}
-		rows, err := q.claim(ctx, free)
+		if after != nil && time.Since(after.since) > cursorRescan {
+			after = nil
+		}
+		rows, err := q.claim(ctx, free, after)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Error("claiming tasks failed", "queue", q.name, "err", err)
@@ -402,8 +421,10 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 			q.mu.Unlock()
 		}
 		if len(rows) == free {
+			after = advance(after, rows, now)
 			continue // there may be more
 		}
+		after = nil
 		wait := w.cfg.PollInterval
 		if now.Before(hotUntil) {
 			wait = w.cfg.HotPoll
@@ -419,18 +440,43 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 	}
 }
 
-// claim claims up to max tasks. Shutdown does not cut a claim short: the
-// server could commit a claim whose rows the worker never sees, which would
-// leave them running under a lease that nobody extends, to come back only
-// when it expires, with an attempt counted that never ran. The rows of a
-// claim that returns are run (or given back) like any others.
-func (q *queueRunner) claim(ctx context.Context, max int) ([]dbsqlc.ClaimTasksRow, error) {
+// advance returns the cursor after rows, the last claim's full batch.
+func advance(c *cursor, rows []dbsqlc.ClaimTasksRow, now time.Time) *cursor {
+	if c == nil {
+		c = &cursor{since: now}
+	}
+	for _, r := range rows {
+		if r.RunAt.After(c.runAt) || r.RunAt.Equal(c.runAt) && r.ID > c.id {
+			c.runAt, c.id = r.RunAt, r.ID
+		}
+	}
+	return c
+}
+
+// claim claims up to max tasks, after the cursor if there is one. Shutdown
+// does not cut a claim short: the server could commit a claim whose rows the
+// worker never sees, which would leave them running under a lease that
+// nobody extends, to come back only when it expires, with an attempt
+// counted that never ran. The rows of a claim that returns are run (or
+// given back) like any others.
+func (q *queueRunner) claim(ctx context.Context, max int, after *cursor) ([]dbsqlc.ClaimTasksRow, error) {
 	w := q.w
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Lease)
 	defer cancel()
-	return queries.ClaimTasks(ctx, w.db, dbsqlc.ClaimTasksParams{
+	if after == nil {
+		return queries.ClaimTasks(ctx, w.db, dbsqlc.ClaimTasksParams{
+			Queue: q.name, Max: int32(max), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
+		})
+	}
+	rows, err := queries.ClaimTasksAfter(ctx, w.db, dbsqlc.ClaimTasksAfterParams{
 		Queue: q.name, Max: int32(max), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
+		AfterRunAt: after.runAt, AfterID: after.id,
 	})
+	out := make([]dbsqlc.ClaimTasksRow, len(rows))
+	for i, r := range rows {
+		out[i] = dbsqlc.ClaimTasksRow(r)
+	}
+	return out, err
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -529,3 +529,37 @@ func mustWorker(t testing.TB, pool *pgxpool.Pool, table signalrt.Table, cfg sign
 	}
 	return w
 }
+
+// TestBacklogDoesNotHideTasksBehindIt checks that a worker working through
+// a backlog (claiming after its last claimed task, see ClaimTasksAfter)
+// still finds a task that becomes due behind that point: one whose run_at
+// is older than the backlog's, as a long sender transaction's would be. It
+// must run while the backlog is still being worked on, not after it.
+func TestBacklogDoesNotHideTasksBehindIt(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	const backlog = 50_000
+	insertTasks(t, pool, "backlog", 1, backlog)
+	var ran, ranBeforeLate atomic.Int64
+	ranBeforeLate.Store(-1)
+	table := signalrt.Table{
+		{Key: "backlog", Queue: signalrt.DefaultQueue, Handle: func(context.Context, []byte) error {
+			time.Sleep(time.Millisecond) // 50,000 tasks, 10 at a time: 5s at least
+			ran.Add(1)
+			return nil
+		}},
+		{Key: "late", Queue: signalrt.DefaultQueue, Handle: func(context.Context, []byte) error {
+			ranBeforeLate.Store(ran.Load())
+			return nil
+		}},
+	}
+	cfg := fastConfig()
+	cfg.Concurrency = 10
+	startWorker(t, pool, table, cfg)
+	waitFor(t, "the worker to work on the backlog", func() bool { return ran.Load() > 1000 })
+	send(t, pool, routes("late"), 1, signalrt.At(time.Now().Add(-time.Hour)))
+	waitFor(t, "the late task to run", func() bool { return ranBeforeLate.Load() >= 0 })
+	if n := ranBeforeLate.Load(); n >= backlog {
+		t.Fatalf("the late task ran after the whole backlog (%d tasks): the claim cursor hid it", n)
+	}
+}

@@ -27,7 +27,7 @@ SET state = 'running',
     worker = $2::text
 FROM claimed
 WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at
 `
 
 type ClaimTasksParams struct {
@@ -45,6 +45,7 @@ type ClaimTasksRow struct {
 	Attempt     int32
 	MaxAttempts int32
 	TimeoutMs   int64
+	RunAt       time.Time
 }
 
 // Take up to @max due tasks of one queue, oldest first, skipping rows that
@@ -71,6 +72,89 @@ func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams)
 			&i.Attempt,
 			&i.MaxAttempts,
 			&i.TimeoutMs,
+			&i.RunAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const claimTasksAfter = `-- name: ClaimTasksAfter :many
+WITH claimed AS (
+    SELECT c.id
+    FROM signal_task c
+    WHERE c.state = 'available' AND c.queue = $3::text AND c.run_at <= now()
+      AND (c.run_at, c.id) > ($4::timestamptz, $5::bigint)
+    ORDER BY c.run_at, c.id
+    LIMIT $6::integer
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE signal_task t
+SET state = 'running',
+    attempt = t.attempt + 1,
+    lease_until = now() + make_interval(secs => $1::float8),
+    worker = $2::text
+FROM claimed
+WHERE t.id = claimed.id
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at
+`
+
+type ClaimTasksAfterParams struct {
+	LeaseSeconds float64
+	Worker       string
+	Queue        string
+	AfterRunAt   time.Time
+	AfterID      int64
+	Max          int32
+}
+
+type ClaimTasksAfterRow struct {
+	ID          int64
+	Signal      string
+	Receiver    string
+	Payload     json.RawMessage
+	Attempt     int32
+	MaxAttempts int32
+	TimeoutMs   int64
+	RunAt       time.Time
+}
+
+// ClaimTasks for a worker that is working through a backlog: it starts the
+// index scan after the last task it claimed, (@after_run_at, @after_id).
+// The index entries of tasks claimed before stay behind until VACUUM, and a
+// scan from the start would step over all of them on every claim. The
+// worker goes back to ClaimTasks regularly, for tasks that became visible
+// behind its cursor (a long transaction's, whose run_at is its start).
+func (q *Queries) ClaimTasksAfter(ctx context.Context, db DBTX, arg ClaimTasksAfterParams) ([]ClaimTasksAfterRow, error) {
+	rows, err := db.Query(ctx, claimTasksAfter,
+		arg.LeaseSeconds,
+		arg.Worker,
+		arg.Queue,
+		arg.AfterRunAt,
+		arg.AfterID,
+		arg.Max,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ClaimTasksAfterRow
+	for rows.Next() {
+		var i ClaimTasksAfterRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Signal,
+			&i.Receiver,
+			&i.Payload,
+			&i.Attempt,
+			&i.MaxAttempts,
+			&i.TimeoutMs,
+			&i.RunAt,
 		); err != nil {
 			return nil, err
 		}
