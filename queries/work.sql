@@ -1,30 +1,14 @@
 -- name: ClaimTasks :many
 -- Take up to @max due tasks of one queue, oldest first, skipping rows that
 -- other workers hold, and lease them to @worker.
-WITH claimed AS (
-    SELECT c.id
-    FROM signal_task c
-    WHERE c.state = 'available' AND c.queue = @queue::text AND c.run_at <= now()
-    ORDER BY c.run_at, c.id
-    LIMIT @max::integer
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE signal_task t
-SET state = 'running',
-    attempt = t.attempt + 1,
-    lease_until = now() + make_interval(secs => @lease_seconds::float8),
-    worker = @worker::text
-FROM claimed
-WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at;
-
--- name: ClaimTasksAfter :many
--- ClaimTasks for a worker that is working through a backlog: it starts the
--- index scan after the last task it claimed, (@after_run_at, @after_id).
--- The index entries of tasks claimed before stay behind until VACUUM, and a
--- scan from the start would step over all of them on every claim. The
--- worker goes back to ClaimTasks regularly, for tasks that became visible
--- behind its cursor (a long transaction's, whose run_at is its start).
+--
+-- A worker that works through a backlog starts the index scan after the
+-- last task it claimed, (@after_run_at, @after_id): the index entries of
+-- the tasks claimed before stay behind until VACUUM, and a scan from the
+-- start would step over all of them on every claim. The worker goes back to
+-- the start, (-infinity, 0) in effect, regularly: for tasks that became
+-- visible behind its cursor, such as a long transaction's, whose run_at is
+-- the transaction's start.
 WITH claimed AS (
     SELECT c.id
     FROM signal_task c

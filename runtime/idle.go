@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
 )
 
 // RunStats counts the attempts made by [RunUntilIdle].
@@ -49,9 +47,7 @@ func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 			return st, nil
 		}
 		for _, qn := range queues {
-			rows, err := queries.ClaimTasks(ctx, w.pool, dbsqlc.ClaimTasksParams{
-				Queue: qn, Max: 100, Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
-			})
+			rows, err := queries.ClaimTasks(ctx, w.pool, claimParams(qn, 100, w.cfg, nil))
 			if err != nil {
 				return st, fmt.Errorf("run until idle: claiming: %w", err)
 			}

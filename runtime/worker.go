@@ -365,7 +365,7 @@ func signal(ch chan struct{}) {
 }
 
 // cursorRescan is how long a claim loop that works through a backlog keeps
-// its cursor (see ClaimTasksAfter) before it looks at the whole queue again.
+// its cursor (see ClaimTasks) before it looks at the whole queue again.
 const cursorRescan = time.Second
 
 // cursor is where a claim loop's last full batch ended, in the claim order.
@@ -463,20 +463,20 @@ func (q *queueRunner) claim(ctx context.Context, max int, after *cursor) ([]dbsq
 	w := q.w
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Lease)
 	defer cancel()
-	if after == nil {
-		return queries.ClaimTasks(ctx, w.db, dbsqlc.ClaimTasksParams{
-			Queue: q.name, Max: int32(max), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
-		})
+	return queries.ClaimTasks(ctx, w.db, claimParams(q.name, max, w.cfg, after))
+}
+
+// claimParams are the parameters of a claim of up to max tasks of queue,
+// after the cursor, or from the start of the queue when it is nil.
+func claimParams(queue string, max int, cfg Config, after *cursor) dbsqlc.ClaimTasksParams {
+	p := dbsqlc.ClaimTasksParams{
+		Queue: queue, Max: int32(max), Worker: cfg.Name, LeaseSeconds: cfg.Lease.Seconds(),
+		AfterRunAt: time.Time{}, // year 1: before any task
 	}
-	rows, err := queries.ClaimTasksAfter(ctx, w.db, dbsqlc.ClaimTasksAfterParams{
-		Queue: q.name, Max: int32(max), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
-		AfterRunAt: after.runAt, AfterID: after.id,
-	})
-	out := make([]dbsqlc.ClaimTasksRow, len(rows))
-	for i, r := range rows {
-		out[i] = dbsqlc.ClaimTasksRow(r)
+	if after != nil {
+		p.AfterRunAt, p.AfterID = after.runAt, after.id
 	}
-	return out, err
+	return p
 }
 
 func sleep(ctx context.Context, d time.Duration) {

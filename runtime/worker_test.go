@@ -531,7 +531,7 @@ func mustWorker(t testing.TB, pool *pgxpool.Pool, table signalrt.Table, cfg sign
 }
 
 // TestBacklogDoesNotHideTasksBehindIt checks that a worker working through
-// a backlog (claiming after its last claimed task, see ClaimTasksAfter)
+// a backlog (claiming after its last claimed task, see ClaimTasks)
 // still finds a task that becomes due behind that point: one whose run_at
 // is older than the backlog's, as a long sender transaction's would be. It
 // must run while the backlog is still being worked on, not after it.

@@ -16,8 +16,9 @@ WITH claimed AS (
     SELECT c.id
     FROM signal_task c
     WHERE c.state = 'available' AND c.queue = $3::text AND c.run_at <= now()
+      AND (c.run_at, c.id) > ($4::timestamptz, $5::bigint)
     ORDER BY c.run_at, c.id
-    LIMIT $4::integer
+    LIMIT $6::integer
     FOR UPDATE SKIP LOCKED
 )
 UPDATE signal_task t
@@ -34,6 +35,8 @@ type ClaimTasksParams struct {
 	LeaseSeconds float64
 	Worker       string
 	Queue        string
+	AfterRunAt   time.Time
+	AfterID      int64
 	Max          int32
 }
 
@@ -50,88 +53,16 @@ type ClaimTasksRow struct {
 
 // Take up to @max due tasks of one queue, oldest first, skipping rows that
 // other workers hold, and lease them to @worker.
+//
+// A worker that works through a backlog starts the index scan after the
+// last task it claimed, (@after_run_at, @after_id): the index entries of
+// the tasks claimed before stay behind until VACUUM, and a scan from the
+// start would step over all of them on every claim. The worker goes back to
+// the start, (-infinity, 0) in effect, regularly: for tasks that became
+// visible behind its cursor, such as a long transaction's, whose run_at is
+// the transaction's start.
 func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams) ([]ClaimTasksRow, error) {
 	rows, err := db.Query(ctx, claimTasks,
-		arg.LeaseSeconds,
-		arg.Worker,
-		arg.Queue,
-		arg.Max,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ClaimTasksRow
-	for rows.Next() {
-		var i ClaimTasksRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Signal,
-			&i.Receiver,
-			&i.Payload,
-			&i.Attempt,
-			&i.MaxAttempts,
-			&i.TimeoutMs,
-			&i.RunAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const claimTasksAfter = `-- name: ClaimTasksAfter :many
-WITH claimed AS (
-    SELECT c.id
-    FROM signal_task c
-    WHERE c.state = 'available' AND c.queue = $3::text AND c.run_at <= now()
-      AND (c.run_at, c.id) > ($4::timestamptz, $5::bigint)
-    ORDER BY c.run_at, c.id
-    LIMIT $6::integer
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE signal_task t
-SET state = 'running',
-    attempt = t.attempt + 1,
-    lease_until = now() + make_interval(secs => $1::float8),
-    worker = $2::text
-FROM claimed
-WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at
-`
-
-type ClaimTasksAfterParams struct {
-	LeaseSeconds float64
-	Worker       string
-	Queue        string
-	AfterRunAt   time.Time
-	AfterID      int64
-	Max          int32
-}
-
-type ClaimTasksAfterRow struct {
-	ID          int64
-	Signal      string
-	Receiver    string
-	Payload     json.RawMessage
-	Attempt     int32
-	MaxAttempts int32
-	TimeoutMs   int64
-	RunAt       time.Time
-}
-
-// ClaimTasks for a worker that is working through a backlog: it starts the
-// index scan after the last task it claimed, (@after_run_at, @after_id).
-// The index entries of tasks claimed before stay behind until VACUUM, and a
-// scan from the start would step over all of them on every claim. The
-// worker goes back to ClaimTasks regularly, for tasks that became visible
-// behind its cursor (a long transaction's, whose run_at is its start).
-func (q *Queries) ClaimTasksAfter(ctx context.Context, db DBTX, arg ClaimTasksAfterParams) ([]ClaimTasksAfterRow, error) {
-	rows, err := db.Query(ctx, claimTasksAfter,
 		arg.LeaseSeconds,
 		arg.Worker,
 		arg.Queue,
@@ -143,9 +74,9 @@ func (q *Queries) ClaimTasksAfter(ctx context.Context, db DBTX, arg ClaimTasksAf
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ClaimTasksAfterRow
+	var items []ClaimTasksRow
 	for rows.Next() {
-		var i ClaimTasksAfterRow
+		var i ClaimTasksRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Signal,
