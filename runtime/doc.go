@@ -38,7 +38,11 @@
 // runs out, because its worker died or lost its database, is made available
 // again by any worker and runs again. Workers wake on LISTEN/NOTIFY and poll
 // as a fallback ([Config].PollOnly polls only, for PgBouncer in transaction
-// mode). Many worker processes on many machines can share one database.
+// mode). Its own statements run on a small connection pool of its own,
+// copied from the pool it is given, so that receivers using that pool
+// cannot delay them, and commit asynchronously unless
+// [Config].SynchronousCommit. Many worker processes on many machines can
+// share one database.
 //
 // Each attempt gets a context with the task's timeout and its [TaskInfo]
 // ([TaskFromContext]). A receiver's error or panic (recorded with its
@@ -65,7 +69,8 @@
 //   - At least once, per receiver: each receiver's task runs until it
 //     succeeds or is dead; one receiver's failure never touches another's,
 //     nor the sender. Receivers should be idempotent: a task whose worker
-//     died mid-run runs again.
+//     died mid-run runs again. That run counts as an attempt, so a task that
+//     kills every worker that runs it ends dead.
 //   - Nothing is lost silently: a task ends succeeded or dead, and a dead
 //     task keeps its errors until someone retries or deletes it.
 //
