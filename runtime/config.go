@@ -1,0 +1,141 @@
+package runtime
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"os"
+	"time"
+)
+
+// Defaults of [Config].
+const (
+	DefaultConcurrency   = 100
+	DefaultPollInterval  = time.Second
+	DefaultHotPoll       = 10 * time.Millisecond
+	DefaultHotWindow     = time.Second
+	DefaultLease         = 30 * time.Second
+	DefaultTimeout       = 5 * time.Minute
+	DefaultShutdownGrace = 10 * time.Second
+)
+
+// QueueConfig configures one queue of a worker.
+type QueueConfig struct {
+	// Concurrency is how many of the queue's tasks run at once in this
+	// process; 0 means Config.Concurrency.
+	Concurrency int
+}
+
+// Config configures a [Worker]. The zero value is ready to use: every field
+// has a default.
+type Config struct {
+	// Queues lists the queues this worker runs, with their settings. When
+	// nil, the worker runs every queue that a receiver of its table uses.
+	Queues map[string]QueueConfig
+	// Concurrency is the number of tasks that run at once per queue, for
+	// queues that set none (default 100).
+	Concurrency int
+	// PollInterval is how often an idle queue is polled when no NOTIFY
+	// arrives (default 1s).
+	PollInterval time.Duration
+	// HotPoll and HotWindow: for HotWindow after a queue last had work or a
+	// wake-up (default 1s), it is polled every HotPoll (default 10ms), which
+	// picks up sends whose NOTIFY the sender's limiter folded into an
+	// earlier one (see [SetNotifyInterval]).
+	HotPoll   time.Duration
+	HotWindow time.Duration
+	// PollOnly turns off LISTEN/NOTIFY: the worker only polls. Use it
+	// behind PgBouncer in transaction mode, where LISTEN does not work.
+	PollOnly bool
+	// Lease is how long a claimed task belongs to this worker without a
+	// heartbeat (default 30s). The worker extends the leases of running
+	// tasks every Lease/3; a task whose lease runs out (its worker died) is
+	// made available again.
+	Lease time.Duration
+	// Timeout bounds one attempt of a receiver whose route sets no timeout
+	// (default 5m). The receiver's context is cancelled at the deadline.
+	Timeout time.Duration
+	// ShutdownGrace is how long in-flight receivers may run after Run's
+	// context is cancelled (default 10s). Tasks still running then have
+	// their context cancelled and are given back for another worker.
+	ShutdownGrace time.Duration
+	// Retention is how long succeeded tasks are kept, as state succeeded,
+	// before they are deleted in batches. 0, the default, deletes a task as
+	// soon as it succeeds (in the batched statement that would otherwise
+	// mark it), which is the fastest way to finish tasks; a negative value
+	// keeps them forever. Dead tasks are kept either way: see DeadRetention.
+	Retention time.Duration
+	// DeadRetention is how long dead tasks are kept. 0, the default, keeps
+	// them until someone retries or deletes them.
+	DeadRetention time.Duration
+	// Backoff returns the delay before retry number attempt (1 for the
+	// first retry). The default doubles from 1s up to 1h, with jitter.
+	Backoff func(attempt int) time.Duration
+	// Logger receives the worker's structured logs (default slog.Default()).
+	Logger *slog.Logger
+	// Name identifies this worker in task rows and logs (default
+	// host:pid:random).
+	Name string
+	// SynchronousCommit makes the worker's own bookkeeping (claims,
+	// results, lease extensions) commit with the server's
+	// synchronous_commit setting. The worker runs its bookkeeping on a
+	// small pool of its own, copied from the given pool's configuration;
+	// by default its connections set synchronous_commit=off: a commit then
+	// does not wait for the WAL flush, and a PostgreSQL crash can forget
+	// the last fraction of a second of bookkeeping, which at worst runs a
+	// task again (the at-least-once promise holds; a sender's transaction
+	// is never affected). Set it when the server must not see the
+	// synchronous_commit startup parameter, as behind PgBouncer, which
+	// refuses it unless told to ignore it.
+	SynchronousCommit bool
+}
+
+// DefaultBackoff is the retry delay used when Config.Backoff is nil: 1s
+// doubled per attempt, capped at 1h, of which a random 0-50% is taken off
+// so that tasks that failed together do not retry together.
+func DefaultBackoff(attempt int) time.Duration {
+	d := time.Hour
+	if attempt < 13 {
+		d = min(time.Second<<max(attempt-1, 0), time.Hour)
+	}
+	return d - time.Duration(mathrand.Int64N(int64(d)/2+1))
+}
+
+func (c Config) withDefaults(table Table) Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.Queues == nil {
+		c.Queues = map[string]QueueConfig{}
+		for _, q := range table.queues() {
+			c.Queues[q] = QueueConfig{}
+		}
+	}
+	setDefault(&c.PollInterval, DefaultPollInterval)
+	setDefault(&c.HotPoll, DefaultHotPoll)
+	setDefault(&c.HotWindow, DefaultHotWindow)
+	setDefault(&c.Lease, DefaultLease)
+	setDefault(&c.Timeout, DefaultTimeout)
+	setDefault(&c.ShutdownGrace, DefaultShutdownGrace)
+	if c.Backoff == nil {
+		c.Backoff = DefaultBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Name == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		c.Name = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	return c
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}

@@ -1,0 +1,83 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
+)
+
+// execute runs one task and records its result.
+func (q *queueRunner) execute(ctx context.Context, t *task) {
+	res := q.w.run(ctx, t)
+	q.mu.Lock()
+	_, mine := q.inflight[t.ID]
+	delete(q.inflight, t.ID)
+	q.mu.Unlock()
+	signal(q.freed)
+	if !mine {
+		return // given back at shutdown; another worker runs it
+	}
+	if res.err == nil {
+		q.w.done.add(t.ID)
+		return
+	}
+	q.w.recordFailure(context.WithoutCancel(ctx), t, res)
+}
+
+// result is the outcome of one attempt.
+type result struct {
+	err   error
+	dead  bool
+	delay time.Duration
+}
+
+// run calls the task's receiver with its timeout, and decides what its
+// error means: a retry after backoff, or a dead task.
+func (w *Worker) run(ctx context.Context, t *task) result {
+	rec, ok := w.receivers[t.Receiver]
+	if !ok {
+		return result{dead: true, err: fmt.Errorf("unknown receiver %q (signal %s): this worker's dispatch table has no such key; "+
+			"deploy a binary whose table has it, then retry the task with Retry", t.Receiver, t.Signal)}
+	}
+	timeout := w.cfg.Timeout
+	if t.TimeoutMs > 0 {
+		timeout = time.Duration(t.TimeoutMs) * time.Millisecond
+	}
+	rctx, cancel := context.WithTimeout(context.WithValue(ctx, taskInfoKey{}, TaskInfo{
+		ID: t.ID, Signal: t.Signal, Receiver: t.Receiver, Attempt: int(t.Attempt), MaxAttempts: int(t.MaxAttempts),
+	}), timeout)
+	err := runHandler(rctx, rec.Handle, t.Payload)
+	if err != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %s: %w", timeout, err)
+	}
+	cancel()
+	if err == nil {
+		return result{}
+	}
+	if IsPermanent(err) || int(t.Attempt) >= int(t.MaxAttempts) {
+		return result{err: err, dead: true}
+	}
+	return result{err: err, delay: w.cfg.Backoff(int(t.Attempt))}
+}
+
+func (w *Worker) recordFailure(ctx context.Context, t *task, res result) {
+	msg := res.err.Error()
+	err := queries.FailTask(ctx, w.db, dbsqlc.FailTaskParams{
+		ID: t.ID, Attempt: t.Attempt, Worker: w.cfg.Name,
+		Dead: res.dead, DelaySeconds: res.delay.Seconds(), Error: msg,
+	})
+	log := w.log.With("task", t.ID, "signal", t.Signal, "receiver", t.Receiver, "attempt", t.Attempt, "max_attempts", t.MaxAttempts, "err", msg)
+	switch {
+	case err != nil:
+		log.Error("recording a failed attempt failed; the task runs again after its lease", "db_err", err)
+	case res.dead:
+		log.Error("task dead")
+	default:
+		log.Warn("task failed; will retry", "retry_in", res.delay)
+	}
+}
+
+// completer records successes in batches: one UPDATE for every task that
