@@ -29,6 +29,13 @@ type Receiver struct {
 	Queue string
 	// Handle decodes a payload and calls the receiver.
 	Handle Handler
+	// Contract is the fingerprint of the payload contract that Handle
+	// decodes: a hash of the JSON shape of the signal's payload, as
+	// signalgen computes it and records it in the module's contract file.
+	// Workers publish it in the registry of live workers, so that during a
+	// rolling deploy a worker that cannot decode a task's payload can leave
+	// it to a live worker of another version that can. Empty means unknown.
+	Contract string
 }
 
 // Table is a static dispatch table from receiver keys to handlers, as built

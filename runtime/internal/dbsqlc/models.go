@@ -9,10 +9,33 @@ import (
 	"time"
 )
 
+type SignalQueue struct {
+	Name      string
+	PausedAt  *time.Time
+	UpdatedAt time.Time
+}
+
+type SignalReceiver struct {
+	Key      string
+	Contract string
+	Signal   string
+	Queue    string
+	SeenAt   time.Time
+}
+
 type SignalSchemaVersion struct {
 	Version   int32
 	Name      string
 	AppliedAt time.Time
+}
+
+type SignalStat struct {
+	Minute    time.Time
+	Queue     string
+	Receiver  string
+	Succeeded int64
+	Failed    int64
+	Dead      int64
 }
 
 type SignalTask struct {
@@ -31,4 +54,18 @@ type SignalTask struct {
 	Errors      json.RawMessage
 	CreatedAt   time.Time
 	FinishedAt  *time.Time
+	Declined    []string
+}
+
+type SignalWorker struct {
+	Name        string
+	Host        string
+	Pid         int32
+	Queues      []string
+	Concurrency int32
+	Receivers   json.RawMessage
+	Unhealthy   *string
+	StartedAt   time.Time
+	HeartbeatAt time.Time
+	ExpiresAt   time.Time
 }
