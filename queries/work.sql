@@ -9,11 +9,20 @@
 -- the start, (-infinity, 0) in effect, regularly: for tasks that became
 -- visible behind its cursor, such as a long transaction's, whose run_at is
 -- the transaction's start.
+--
+-- Rolling deploys: a worker claims only the receiver keys of its dispatch
+-- table (@receivers), and skips tasks that a worker with one of its payload
+-- contracts (@contracts) could not decode and left for another version
+-- (declined). A paused queue (signal_queue) yields nothing; that condition
+-- does not depend on the row, so it is evaluated once per claim.
 WITH claimed AS (
     SELECT c.id
     FROM signal_task c
     WHERE c.state = 'available' AND c.queue = @queue::text AND c.run_at <= now()
       AND (c.run_at, c.id) > (@after_run_at::timestamptz, @after_id::bigint)
+      AND c.receiver = ANY(@receivers::text[])
+      AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
+      AND NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = @queue::text AND p.paused_at IS NOT NULL)
     ORDER BY c.run_at, c.id
     LIMIT @max::integer
     FOR UPDATE SKIP LOCKED

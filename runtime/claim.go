@@ -127,14 +127,17 @@ func (q *queueRunner) claim(ctx context.Context, max int, after *cursor) ([]dbsq
 	w := q.w
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Lease)
 	defer cancel()
-	return queries.ClaimTasks(ctx, w.db, claimParams(q.name, max, w.cfg, after))
+	return queries.ClaimTasks(ctx, w.db, w.claimParams(q.name, max, after))
 }
 
 // claimParams are the parameters of a claim of up to max tasks of queue,
-// after the cursor, or from the start of the queue when it is nil.
-func claimParams(queue string, max int, cfg Config, after *cursor) dbsqlc.ClaimTasksParams {
+// after the cursor, or from the start of the queue when it is nil: tasks of
+// the receivers in the worker's table that none of its payload contracts
+// has declined.
+func (w *Worker) claimParams(queue string, max int, after *cursor) dbsqlc.ClaimTasksParams {
 	p := dbsqlc.ClaimTasksParams{
-		Queue: queue, Max: int32(max), Worker: cfg.Name, LeaseSeconds: cfg.Lease.Seconds(),
+		Queue: queue, Max: int32(max), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
+		Receivers: w.keys, Contracts: w.contracts,
 		AfterRunAt: time.Time{}, // year 1: before any task
 	}
 	if after != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
 )
 
+// completer records successes in batches: one UPDATE for every task that
 // finished while the previous one ran.
 type completer struct {
 	w    *Worker
@@ -79,5 +80,3 @@ func (w *Worker) finish(ctx context.Context, ids []int64) error {
 	}
 	return queries.CompleteTasks(ctx, w.db, arg)
 }
-
-// heartbeat extends the leases of tasks that have run for a third of the

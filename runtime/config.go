@@ -12,13 +12,15 @@ import (
 
 // Defaults of [Config].
 const (
-	DefaultConcurrency   = 100
-	DefaultPollInterval  = time.Second
-	DefaultHotPoll       = 10 * time.Millisecond
-	DefaultHotWindow     = time.Second
-	DefaultLease         = 30 * time.Second
-	DefaultTimeout       = 5 * time.Minute
-	DefaultShutdownGrace = 10 * time.Second
+	DefaultConcurrency    = 100
+	DefaultPollInterval   = time.Second
+	DefaultHotPoll        = 10 * time.Millisecond
+	DefaultHotWindow      = time.Second
+	DefaultLease          = 30 * time.Second
+	DefaultTimeout        = 5 * time.Minute
+	DefaultShutdownGrace  = 10 * time.Second
+	DefaultOrphanGrace    = time.Hour
+	DefaultStatsRetention = 7 * 24 * time.Hour
 )
 
 // QueueConfig configures one queue of a worker.
@@ -70,6 +72,21 @@ type Config struct {
 	// DeadRetention is how long dead tasks are kept. 0, the default, keeps
 	// them until someone retries or deletes them.
 	DeadRetention time.Duration
+	// OrphanGrace is how long a due task waits for a worker that can run it
+	// before it ends dead (default 1h). Workers claim only the receiver keys
+	// of their own dispatch table, so that during a rolling deploy a task
+	// of a receiver that this version lacks waits for a worker of the
+	// version that has it. A task ends dead as "unknown receiver" only once
+	// it has been due for OrphanGrace and no worker whose table has its key
+	// has run during that time (workers record the keys they know in
+	// signal_receiver at every heartbeat). Likewise a task whose payload a
+	// worker cannot decode is left to a live worker of another version
+	// with a different payload contract, and ends dead once no worker that
+	// has not declined it has run for OrphanGrace.
+	OrphanGrace time.Duration
+	// StatsRetention is how long the per-minute throughput counters
+	// (signal_stat) are kept (default 7 days).
+	StatsRetention time.Duration
 	// Backoff returns the delay before retry number attempt (1 for the
 	// first retry). The default doubles from 1s up to 1h, with jitter.
 	Backoff func(attempt int) time.Duration
@@ -119,6 +136,8 @@ func (c Config) withDefaults(table Table) Config {
 	setDefault(&c.Lease, DefaultLease)
 	setDefault(&c.Timeout, DefaultTimeout)
 	setDefault(&c.ShutdownGrace, DefaultShutdownGrace)
+	setDefault(&c.OrphanGrace, DefaultOrphanGrace)
+	setDefault(&c.StatsRetention, DefaultStatsRetention)
 	if c.Backoff == nil {
 		c.Backoff = DefaultBackoff
 	}

@@ -80,8 +80,11 @@ func (t Table) queues() []string {
 
 // Typed returns a [Handler] that decodes the task payload as JSON into a P
 // and calls fn with it. A payload that does not decode into P is a
-// [Permanent] error: retrying cannot fix it, so the task ends dead with the
-// decoding error and can be retried after a deploy.
+// [Permanent] [DecodeError]: retrying cannot fix it. During a rolling
+// deploy the worker then leaves the task to a live worker of another
+// version whose payload contract differs (see [Config].OrphanGrace);
+// otherwise the task ends dead with the decoding error and can be retried
+// after a deploy.
 //
 // Generated dispatch tables use it to bind each receiver:
 //
@@ -92,8 +95,25 @@ func Typed[P any](fn func(ctx context.Context, p P) error) Handler {
 	return func(ctx context.Context, payload []byte) error {
 		var p P
 		if err := json.Unmarshal(payload, &p); err != nil {
-			return Permanent(fmt.Errorf("payload does not decode into %T: %w", p, err))
+			return Permanent(&DecodeError{Type: fmt.Sprintf("%T", p), Err: err})
 		}
 		return fn(ctx, p)
 	}
 }
+
+// DecodeError is the error of a handler built by [Typed] whose task payload
+// does not decode into the receiver's payload type. It is returned wrapped
+// in a [PermanentError].
+type DecodeError struct {
+	// Type is the Go type the payload was decoded into.
+	Type string
+	// Err is encoding/json's error.
+	Err error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("payload does not decode into %s: %v", e.Type, e.Err)
+}
+
+// Unwrap returns encoding/json's error.
+func (e *DecodeError) Unwrap() error { return e.Err }

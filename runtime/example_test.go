@@ -135,9 +135,9 @@ func ExamplePermanent() {
 	// shipping.ReserveStock: dead after attempt 1 of 10: order 404 does not exist
 }
 
-// A task whose receiver key the worker's table lacks ends dead; after a
-// deploy whose table has the receiver, Retry runs it again.
-func ExampleRetry() {
+// During a rolling deploy, a worker of the old version, whose table lacks a
+// new receiver, leaves that receiver's tasks to a worker of the new version.
+func ExampleTable_rollingDeploy() {
 	ctx := context.Background()
 	pool, done := exampleDB()
 	defer done()
@@ -151,7 +151,44 @@ func ExampleRetry() {
 		panic(err)
 	}
 	fmt.Printf("old binary: %+v\n", stats)
+	stats, err = signalrt.RunUntilIdle(ctx, pool, orderPlacedTable)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("new binary: %+v\n", stats)
+	// Output:
+	// receipt for order 9 sent to ada@example.com
+	// old binary: {Succeeded:1 Retried:0 Dead:0}
+	// stock reserved for order 9
+	// new binary: {Succeeded:1 Retried:0 Dead:0}
+}
 
+// A task whose receiver failed for good ends dead; after a deploy that
+// fixes the receiver, Retry runs it again.
+func ExampleRetry() {
+	ctx := context.Background()
+	pool, done := exampleDB()
+	defer done()
+
+	routes := []signalrt.Route{{Receiver: "shipping.ReserveStock"}}
+	if err := signalrt.Send(ctx, pool, "order_placed", routes, orderPlaced{OrderID: 9}); err != nil {
+		panic(err)
+	}
+	fixed := false
+	table := signalrt.Table{{Key: "shipping.ReserveStock", Signal: "order_placed", Handle: signalrt.Typed(func(ctx context.Context, p orderPlaced) error {
+		if !fixed {
+			return signalrt.Permanent(fmt.Errorf("order %d: warehouse unknown", p.OrderID))
+		}
+		fmt.Printf("stock reserved for order %d\n", p.OrderID)
+		return nil
+	})}}
+	stats, err := signalrt.RunUntilIdle(ctx, pool, table)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("before the fix: %+v\n", stats)
+
+	fixed = true // deployed
 	dead, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{State: signalrt.StateDead})
 	if err != nil {
 		panic(err)
@@ -160,17 +197,16 @@ func ExampleRetry() {
 		n, err := signalrt.Retry(ctx, pool, t.ID)
 		fmt.Println("retried", t.Receiver, n, err)
 	}
-	stats, err = signalrt.RunUntilIdle(ctx, pool, orderPlacedTable)
+	stats, err = signalrt.RunUntilIdle(ctx, pool, table)
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("new binary: %+v\n", stats)
+	fmt.Printf("after the fix: %+v\n", stats)
 	// Output:
-	// receipt for order 9 sent to ada@example.com
-	// old binary: {Succeeded:1 Retried:0 Dead:1}
+	// before the fix: {Succeeded:0 Retried:0 Dead:1}
 	// retried shipping.ReserveStock 1 <nil>
 	// stock reserved for order 9
-	// new binary: {Succeeded:1 Retried:0 Dead:0}
+	// after the fix: {Succeeded:1 Retried:0 Dead:0}
 }
 
 // A worker runs until its context is cancelled, then shuts down gracefully.

@@ -22,8 +22,13 @@ func (q *queueRunner) execute(ctx context.Context, t *task) {
 	}
 	if res.err == nil {
 		q.w.done.add(t.ID)
+		q.w.stats.add(t.queue, t.Receiver, res)
 		return
 	}
+	if res.decode != nil && q.w.decline(context.WithoutCancel(ctx), t, res.decode) {
+		return
+	}
+	q.w.stats.add(t.queue, t.Receiver, res)
 	q.w.recordFailure(context.WithoutCancel(ctx), t, res)
 }
 
@@ -32,6 +37,9 @@ type result struct {
 	err   error
 	dead  bool
 	delay time.Duration
+	// decode is set when the payload did not decode into the receiver's
+	// type: another version of the program may still be able to run it.
+	decode *DecodeError
 }
 
 // run calls the task's receiver with its timeout, and decides what its
@@ -58,7 +66,9 @@ func (w *Worker) run(ctx context.Context, t *task) result {
 		return result{}
 	}
 	if IsPermanent(err) || int(t.Attempt) >= int(t.MaxAttempts) {
-		return result{err: err, dead: true}
+		res := result{err: err, dead: true}
+		errors.As(err, &res.decode)
+		return res
 	}
 	return result{err: err, delay: w.cfg.Backoff(int(t.Attempt))}
 }
@@ -79,5 +89,3 @@ func (w *Worker) recordFailure(ctx context.Context, t *task, res result) {
 		log.Warn("task failed; will retry", "retry_in", res.delay)
 	}
 }
-
-// completer records successes in batches: one UPDATE for every task that

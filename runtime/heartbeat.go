@@ -7,7 +7,9 @@ import (
 	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
 )
 
-// lease, every third of the lease.
+// heartbeat, every third of the lease, refreshes the worker's row in the
+// registry and extends the leases of tasks that have run for a third of the
+// lease.
 func (w *Worker) heartbeat(ctx context.Context) {
 	every := w.cfg.Lease / 3
 	tick := time.NewTicker(every)
@@ -17,6 +19,9 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if err := w.heartbeatRegistry(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("refreshing the worker's registry row failed", "err", err)
 		}
 		cutoff := time.Now().Add(-every)
 		var ids []int64
@@ -37,5 +42,3 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		}
 	}
 }
-
-// maintain rescues tasks with expired leases and deletes finished tasks

@@ -7,11 +7,21 @@ import (
 	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
 )
 
-// past their retention, in batches.
+// maintain rescues tasks with expired leases and deletes finished tasks
+// past their retention, in batches. Every sweepEvery it also does the
+// maintenance of rolling deploys (see sweep) and deletes the registry rows
+// and counters that are past keeping.
 func (w *Worker) maintain(ctx context.Context) {
-	every := min(w.cfg.Lease/2, time.Minute)
+	sweepEvery := min(w.cfg.OrphanGrace/4, time.Minute)
+	every := min(w.cfg.Lease/2, sweepEvery)
+	var swept time.Time
 	const batch = 1000
 	for {
+		if time.Since(swept) >= sweepEvery {
+			swept = time.Now()
+			w.sweep(ctx)
+			w.deleteOld(ctx)
+		}
 		for ctx.Err() == nil {
 			rows, err := queries.RescueExpired(ctx, w.db, batch)
 			if err != nil {
@@ -58,5 +68,21 @@ func (w *Worker) deleteFinished(ctx context.Context, state string, keep time.Dur
 		if n < batch {
 			return
 		}
+	}
+}
+
+// deleteOld deletes the registry rows of workers that died an hour ago,
+// the receivers that no worker has known for a day past the orphan grace,
+// and the throughput counters past Config.StatsRetention.
+func (w *Worker) deleteOld(ctx context.Context) {
+	if _, err := queries.DeleteGoneWorkers(ctx, w.db); err != nil && ctx.Err() == nil {
+		w.log.Error("deleting the rows of gone workers failed", "err", err)
+	}
+	keep := w.cfg.OrphanGrace + 24*time.Hour
+	if _, err := queries.DeleteOldReceivers(ctx, w.db, keep.Seconds()); err != nil && ctx.Err() == nil {
+		w.log.Error("deleting receivers no worker knows any more failed", "err", err)
+	}
+	if _, err := queries.DeleteOldStats(ctx, w.db, w.cfg.StatsRetention.Seconds()); err != nil && ctx.Err() == nil {
+		w.log.Error("deleting old throughput counters failed", "err", err)
 	}
 }

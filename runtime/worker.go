@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -24,9 +25,12 @@ type Worker struct {
 	cfg       Config
 	log       *slog.Logger
 	receivers map[string]Receiver
+	keys      []string // the table's receiver keys, sorted
+	contracts []string // the table's payload contracts, sorted, without ""
 	queues    []*queueRunner
 	byName    map[string]*queueRunner
 	done      *completer
+	stats     stats
 	running   atomic.Bool
 }
 
@@ -40,6 +44,15 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 	}
 	cfg = cfg.withDefaults(table)
 	w := &Worker{pool: pool, db: pool, cfg: cfg, log: cfg.Logger.With("worker", cfg.Name), receivers: receivers, byName: map[string]*queueRunner{}}
+	w.keys, w.contracts = []string{}, []string{}
+	for k, r := range receivers {
+		w.keys = append(w.keys, k)
+		if r.Contract != "" && !slices.Contains(w.contracts, r.Contract) {
+			w.contracts = append(w.contracts, r.Contract)
+		}
+	}
+	sort.Strings(w.keys)
+	sort.Strings(w.contracts)
 	names := make([]string, 0, len(cfg.Queues))
 	for name := range cfg.Queues {
 		names = append(names, name)
@@ -96,6 +109,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
+	if err := w.register(ctx); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	defer w.unregister()
 	w.log.Info("worker starting", "queues", w.queueNames(), "poll_only", w.cfg.PollOnly)
 	var bg sync.WaitGroup
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
@@ -106,6 +123,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg.Go(func() { w.done.run(bgCtx) })
 	bg.Go(func() { w.heartbeat(bgCtx) })
 	bg.Go(func() { w.maintain(ctx) })
+	bg.Go(func() { w.stats.run(bgCtx, w) })
 
 	var executors, claimers sync.WaitGroup
 	for _, q := range w.queues {
@@ -147,6 +165,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	// The completer's last flush ran in w.done.run; anything added after it
 	// (a receiver finishing late) is flushed here.
 	w.done.flushDetached(ctx)
+	flushCtx, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	w.stats.flush(flushCtx, w)
+	cancelFlush()
 	w.log.Info("worker stopped")
 	return nil
 }

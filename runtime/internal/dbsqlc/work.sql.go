@@ -17,8 +17,11 @@ WITH claimed AS (
     FROM signal_task c
     WHERE c.state = 'available' AND c.queue = $3::text AND c.run_at <= now()
       AND (c.run_at, c.id) > ($4::timestamptz, $5::bigint)
+      AND c.receiver = ANY($6::text[])
+      AND (c.declined IS NULL OR NOT c.declined && $7::text[])
+      AND NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = $3::text AND p.paused_at IS NOT NULL)
     ORDER BY c.run_at, c.id
-    LIMIT $6::integer
+    LIMIT $8::integer
     FOR UPDATE SKIP LOCKED
 )
 UPDATE signal_task t
@@ -37,6 +40,8 @@ type ClaimTasksParams struct {
 	Queue        string
 	AfterRunAt   time.Time
 	AfterID      int64
+	Receivers    []string
+	Contracts    []string
 	Max          int32
 }
 
@@ -61,6 +66,12 @@ type ClaimTasksRow struct {
 // the start, (-infinity, 0) in effect, regularly: for tasks that became
 // visible behind its cursor, such as a long transaction's, whose run_at is
 // the transaction's start.
+//
+// Rolling deploys: a worker claims only the receiver keys of its dispatch
+// table (@receivers), and skips tasks that a worker with one of its payload
+// contracts (@contracts) could not decode and left for another version
+// (declined). A paused queue (signal_queue) yields nothing; that condition
+// does not depend on the row, so it is evaluated once per claim.
 func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams) ([]ClaimTasksRow, error) {
 	rows, err := db.Query(ctx, claimTasks,
 		arg.LeaseSeconds,
@@ -68,6 +79,8 @@ func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams)
 		arg.Queue,
 		arg.AfterRunAt,
 		arg.AfterID,
+		arg.Receivers,
+		arg.Contracts,
 		arg.Max,
 	)
 	if err != nil {
