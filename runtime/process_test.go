@@ -34,6 +34,7 @@ const (
 	childURLEnv   = "SIGNALS_TEST_CHILD_URL"   // connection string with the test's search_path
 	childNameEnv  = "SIGNALS_TEST_CHILD_NAME"  // Config.Name of the child's worker
 	childLeaseEnv = "SIGNALS_TEST_CHILD_LEASE" // Config.Lease of the child's worker
+	childGraceEnv = "SIGNALS_TEST_CHILD_GRACE" // Config.OrphanGrace of the child's worker, if set
 )
 
 // childKey is the receiver key that child workers run.
@@ -76,16 +77,23 @@ func runChild(mode string) int {
 		return fail("%v", err)
 	}
 	defer pool.Close()
-	handle, err := childHandler(mode, pool)
+	table, err := childTable(mode, pool)
 	if err != nil {
 		return fail("%v", err)
 	}
+	var grace time.Duration
+	if g := os.Getenv(childGraceEnv); g != "" {
+		if grace, err = time.ParseDuration(g); err != nil {
+			return fail("%s: %v", childGraceEnv, err)
+		}
+	}
 	name := os.Getenv(childNameEnv)
-	w, err := signalrt.NewWorker(pool, signalrt.Table{{Key: childKey, Signal: "test", Queue: signalrt.DefaultQueue, Handle: handle}}, signalrt.Config{
+	w, err := signalrt.NewWorker(pool, table, signalrt.Config{
 		Name:         name,
 		Lease:        lease,
 		PollInterval: 50 * time.Millisecond,
 		Retention:    time.Hour, // keep succeeded rows for the parent to inspect
+		OrphanGrace:  grace,
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -98,6 +106,20 @@ func runChild(mode string) int {
 		return fail("Run: %v", err)
 	}
 	return 0
+}
+
+// childTable returns the dispatch table of a child in mode: one receiver,
+// childKey, for the modes of childHandler; a version's table for the modes
+// of deployTable.
+func childTable(mode string, pool *pgxpool.Pool) (signalrt.Table, error) {
+	if t := deployTable(mode, pool); t != nil {
+		return t, nil
+	}
+	handle, err := childHandler(mode, pool)
+	if err != nil {
+		return nil, err
+	}
+	return signalrt.Table{{Key: childKey, Signal: "test", Queue: signalrt.DefaultQueue, Handle: handle}}, nil
 }
 
 // childHandler returns the receiver a child runs in mode:
@@ -134,7 +156,7 @@ func childHandler(mode string, pool *pgxpool.Pool) (signalrt.Handler, error) {
 			return record(ctx, "ran", p)
 		}), nil
 	}
-	return nil, fmt.Errorf("unknown mode %q; valid modes are block, count, finish", mode)
+	return nil, fmt.Errorf("unknown mode %q; valid modes are block, count, finish, v1, v2", mode)
 }
 
 // processSetup returns a migrated pool on a fresh schema, its connection
@@ -163,7 +185,7 @@ type child struct {
 // startChild starts a worker process in mode (see childHandler) on url. The
 // process is killed when the test ends if it still runs, and its output is
 // logged if the test failed.
-func startChild(t *testing.T, url, mode, name string, lease time.Duration) *child {
+func startChild(t *testing.T, url, mode, name string, lease time.Duration, env ...string) *child {
 	t.Helper()
 	c := &child{name: name, out: &syncBuffer{}, done: make(chan struct{})}
 	// -test.run=^$ keeps a child from running tests should TestMain ever
@@ -171,6 +193,7 @@ func startChild(t *testing.T, url, mode, name string, lease time.Duration) *chil
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	c.cmd.Env = append(os.Environ(),
 		childModeEnv+"="+mode, childURLEnv+"="+url, childNameEnv+"="+name, childLeaseEnv+"="+lease.String())
+	c.cmd.Env = append(c.cmd.Env, env...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	stdin, err := c.cmd.StdinPipe()
 	if err != nil {
