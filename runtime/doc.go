@@ -49,10 +49,32 @@
 // stack, see [PanicError]) is a failed attempt: the task is retried after
 // an exponential backoff with jitter ([DefaultBackoff]) until its maximum
 // number of attempts, then it is dead. A [Permanent] error makes it dead at
-// once. A task whose receiver key the worker's table does not know, or
-// whose payload does not decode, is dead with an error that says so; after
-// a deploy that fixes it, [Retry] runs it again. Every failed attempt is
-// kept in the task's error history ([Task].Errors).
+// once. Every failed attempt is kept in the task's error history
+// ([Task].Errors).
+//
+// # Rolling deploys
+//
+// Two versions of a program run side by side during a deploy, so workers
+// are built not to kill each other's tasks:
+//
+//   - A worker claims only the receiver keys of its own table; the tasks of
+//     other keys wait for a worker that knows them.
+//   - A worker that cannot decode a task's payload ([DecodeError]) gives the
+//     task back, without counting the attempt, when a live worker has the
+//     receiver with another payload contract ([Receiver].Contract) that has
+//     not tried it; otherwise the task is dead with the decoding error.
+//   - A task of a receiver that moved to another queue is moved there when
+//     no live worker that knows the key claims from its old queue.
+//   - A task that has been due for [Config].OrphanGrace (default 1h) and
+//     that no worker could run during that time (no worker's table had the
+//     key, or all that had it could not decode the payload) is dead, with
+//     an error that says so. After a deploy that fixes it, [Retry] runs it.
+//
+// Each worker records itself in signal_worker (name, host, pid, queues,
+// slots, its receivers with their contracts, heartbeat) while it runs, and
+// the keys it knows in signal_receiver; it adds its per-minute outcome
+// counts to signal_stat. A paused queue (signal_queue) is not claimed by any
+// worker.
 //
 // Succeeded tasks are deleted as they finish unless [Config].Retention keeps
 // them; dead tasks are kept until [Config].DeadRetention, by default forever.

@@ -20,7 +20,7 @@ import (
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // allWorkloads is the order in which workloads run.
-var allWorkloads = []string{"W1", "W2", "W3", "W4", "rss", "floor", "gen"}
+var allWorkloads = []string{"W1", "W1u", "W2", "W3", "W4", "rss", "floor", "gen"}
 
 // options are the command-line settings of one run.
 type options struct {
@@ -213,9 +213,9 @@ func runWorkload(ctx context.Context, o *options, name string, emit func(line)) 
 		return nil
 	}
 	switch name {
-	case "W1":
+	case "W1", "W1u":
 		for _, c := range o.concurrency {
-			if err := bounded(func(ctx context.Context) (line, error) { return runDrain(ctx, o, "W1", o.n, c) }); err != nil {
+			if err := bounded(func(ctx context.Context) (line, error) { return runDrain(ctx, o, name, o.n, c) }); err != nil {
 				return err
 			}
 		}

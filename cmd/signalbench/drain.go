@@ -29,6 +29,9 @@ const childDrainCmd = "child-drain"
 // noopKey is the receiver of the drained tasks.
 const noopKey = "bench.Noop"
 
+// unknownKey is the receiver key of W1u's tasks that the worker does not know.
+const unknownKey = "bench.Unknown"
+
 // runDrain inserts n no-op tasks into a fresh schema, then drains them with
 // one worker of c slots (0: the default) in a child process, and reports
 // tasks/s from worker start to the last task recorded as succeeded, and the
@@ -37,11 +40,18 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 	var l line
 	err := withScratch(ctx, o, workload, func(s *scratch) error {
 		start := time.Now()
-		if err := fill(ctx, s, n); err != nil {
+		unknown := 0
+		if workload == "W1u" {
+			// As many tasks of a receiver the worker does not know, due
+			// before all of them, at the head of the queue: what a worker
+			// of an old version meets during a rolling deploy.
+			unknown = n
+		}
+		if err := fill(ctx, s, n, unknown); err != nil {
 			return err
 		}
-		progress(o, "%s: inserted %d tasks in %.1fs; draining in a child process", workload, n, time.Since(start).Seconds())
-		res, err := drainInChild(ctx, o, s.url, n, c)
+		progress(o, "%s: inserted %d tasks in %.1fs; draining in a child process", workload, n+unknown, time.Since(start).Seconds())
+		res, err := drainInChild(ctx, o, s.url, n, c, unknown)
 		if err != nil {
 			return err
 		}
@@ -52,6 +62,9 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 		l.add("concurrency", orDefault(c, signalrt.DefaultConcurrency))
 		if workload != "rss" {
 			l.add("tasks", n)
+		}
+		if unknown > 0 {
+			l.add("unknown_at_head", unknown)
 		}
 		for _, k := range []string{"seconds", "tasks_per_s", "peak_rss_mib"} {
 			l.add(k, res[k])
@@ -69,14 +82,22 @@ func orDefault(v, def int) int {
 }
 
 // fill inserts n available no-op tasks in one statement (the fastest bulk
-// path: no rows cross the wire), then vacuums and analyzes the table as a
-// queue table that has settled would be.
-func fill(ctx context.Context, s *scratch, n int) error {
+// path: no rows cross the wire), after unknown tasks of a receiver key that
+// the worker does not know, due a minute earlier; then it vacuums and
+// analyzes the table as a queue table that has settled would be.
+func fill(ctx context.Context, s *scratch, n, unknown int) error {
 	pool, err := s.migrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if unknown > 0 {
+		_, err = pool.Exec(ctx, `INSERT INTO signal_task (signal, receiver, payload, run_at)
+			SELECT 'noop', $1, jsonb_build_object('n', i), now() - interval '1 minute' FROM generate_series(1, $2::int) AS i`, unknownKey, unknown)
+		if err != nil {
+			return fmt.Errorf("inserting %d tasks: %w", unknown, err)
+		}
+	}
 	_, err = pool.Exec(ctx, `INSERT INTO signal_task (signal, receiver, payload)
 		SELECT 'noop', $1, jsonb_build_object('n', i) FROM generate_series(1, $2::int) AS i`, noopKey, n)
 	if err != nil {
@@ -90,7 +111,7 @@ func fill(ctx context.Context, s *scratch, n int) error {
 
 // drainInChild runs the drain in a child process of this binary and returns
 // the fields of its result line.
-func drainInChild(ctx context.Context, o *options, url string, n, c int) (map[string]string, error) {
+func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int) (map[string]string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -99,7 +120,7 @@ func drainInChild(ctx context.Context, o *options, url string, n, c int) (map[st
 	if d, ok := ctx.Deadline(); ok {
 		bound = time.Until(d) - 5*time.Second // report before the parent kills
 	}
-	cmd := exec.CommandContext(ctx, exe, childDrainCmd, "-db", url, "-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-timeout", bound.String())
+	cmd := exec.CommandContext(ctx, exe, childDrainCmd, "-db", url, "-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-unknown", strconv.Itoa(unknown), "-timeout", bound.String())
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = o.stderr
@@ -131,6 +152,7 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	url := fs.String("db", "", "connection URL with the schema's search_path")
 	n := fs.Int("n", 0, "tasks to wait for")
 	c := fs.Int("c", 0, "worker concurrency (0: default)")
+	unknown := fs.Int("unknown", 0, "tasks of a receiver the worker does not know, left available")
 	timeout := fs.Duration("timeout", 10*time.Minute, "bound")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -138,7 +160,7 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	res, err := drain(ctx, *url, *n, *c, log)
+	res, err := drain(ctx, *url, *n, *c, *unknown, log)
 	l := newLine("drain")
 	if err != nil {
 		l.add("error", err.Error())
@@ -161,8 +183,8 @@ type drainResult struct {
 }
 
 // drain runs one worker of c slots on url until all n tasks are recorded
-// as succeeded.
-func drain(ctx context.Context, url string, n, c int, log *slog.Logger) (drainResult, error) {
+// as succeeded; unknown tasks of a receiver it does not know must be left.
+func drain(ctx context.Context, url string, n, c, unknown int, log *slog.Logger) (drainResult, error) {
 	var res drainResult
 	pool, err := pgxpool.New(ctx, url) // pgx's default pool, as a user would have
 	if err != nil {
@@ -226,9 +248,10 @@ func drain(ctx context.Context, url string, n, c int, log *slog.Logger) (drainRe
 	if err != nil {
 		return res, err
 	}
-	// Succeeded tasks are deleted as they finish (the default retention).
-	if len(st) != 0 {
-		return res, fmt.Errorf("after the drain: tasks %v left; want all %d deleted as they succeeded", st, n)
+	// Succeeded tasks are deleted as they finish (the default retention);
+	// the unknown receiver's are left to a worker that knows it.
+	if unknown == 0 && len(st) != 0 || unknown > 0 && (len(st) != 1 || st["available"] != int64(unknown)) {
+		return res, fmt.Errorf("after the drain: tasks %v left; want all %d deleted as they succeeded, and %d of an unknown receiver available", st, n, unknown)
 	}
 	res.peakRSSKiB, err = peakRSS()
 	return res, err

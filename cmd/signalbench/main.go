@@ -12,6 +12,8 @@
 //
 //	W1     drain -n tasks inserted up front with one worker of 16, then 100 slots
 //	       (each drain in a fresh child process): tasks/s and peak RSS
+//	W1u    W1 behind as many tasks of a receiver the worker does not know, due
+//	       earlier (a rolling deploy's old worker): they must be left alone
 //	W2     8 senders, each tx an INSERT into orders plus one signal to K=1, then
 //	       K=5 receivers, for -duration, while a worker (default config) runs
 //	W3     one sender at 200 tx/s for -duration: commit-to-receiver-start latency
