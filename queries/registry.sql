@@ -18,6 +18,10 @@ UPDATE signal_worker
 SET heartbeat_at = now(), expires_at = now() + make_interval(secs => @ttl_seconds::float8)
 WHERE name = @name::text;
 
+-- name: SetWorkerHealth :exec
+-- @unhealthy says what is wrong with the worker; NULL when it is healthy.
+UPDATE signal_worker SET unhealthy = sqlc.narg(unhealthy)::text WHERE name = @name::text;
+
 -- name: UnregisterWorker :exec
 DELETE FROM signal_worker WHERE name = @name::text;
 

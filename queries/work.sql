@@ -65,6 +65,14 @@ SET state = CASE WHEN @dead::boolean THEN 'dead' ELSE 'available' END,
         'attempt', attempt, 'at', now(), 'error', @error::text, 'worker', worker))
 WHERE id = @id::bigint AND attempt = @attempt::integer AND lease_until IS NOT NULL AND worker = @worker::text;
 
+-- name: SnoozeTask :exec
+-- A receiver asked to run again after @delay_seconds: the attempt is not
+-- counted and no error is recorded.
+UPDATE signal_task
+SET state = 'available', attempt = attempt - 1, run_at = now() + make_interval(secs => @delay_seconds::float8),
+    lease_until = NULL, worker = NULL
+WHERE id = @id::bigint AND attempt = @attempt::integer AND lease_until IS NOT NULL AND worker = @worker::text;
+
 -- name: ExtendLeases :exec
 -- Heartbeat: extend the lease of tasks this worker is still running.
 UPDATE signal_task

@@ -17,8 +17,16 @@ type queueRunner struct {
 	// wake is signalled by NOTIFY (and rescue); freed when a slot frees up.
 	wake, freed chan struct{}
 
+	// executors counts the queue's executor goroutines that Run waits for;
+	// workCtx is the context receivers run in.
+	executors *sync.WaitGroup
+	workCtx   context.Context
+
 	mu       sync.Mutex
 	inflight map[int64]*task // claimed and not finished: queued or running
+	// abandoned counts receivers that were abandoned and still run; at
+	// maxAbandoned the queue stops claiming.
+	abandoned, maxAbandoned int
 }
 
 func signal(ch chan struct{}) {
@@ -54,6 +62,9 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		q.mu.Lock()
 		free := q.slots - len(q.inflight)
+		if q.abandoned >= q.maxAbandoned {
+			free = 0 // see abandonOverdue
+		}
 		q.mu.Unlock()
 		if free <= 0 {
 			select {

@@ -72,6 +72,18 @@ type Config struct {
 	// DeadRetention is how long dead tasks are kept. 0, the default, keeps
 	// them until someone retries or deletes them.
 	DeadRetention time.Duration
+	// AbandonGrace is how long the worker waits for a receiver past its
+	// timeout (default: Lease). A receiver that has not returned by then,
+	// one that ignores its context, is abandoned: its attempt is recorded
+	// as failed (retried, or dead on its last attempt), its lease is no
+	// longer extended, its slot is given to a new goroutine, and whatever
+	// it returns later is ignored.
+	AbandonGrace time.Duration
+	// MaxAbandoned is how many abandoned receivers may still be running per
+	// queue before the worker stops claiming on that queue and reports
+	// itself unhealthy in its logs and in the registry (signal_worker),
+	// until some of them return (default: the queue's concurrency).
+	MaxAbandoned int
 	// OrphanGrace is how long a due task waits for a worker that can run it
 	// before it ends dead (default 1h). Workers claim only the receiver keys
 	// of their own dispatch table, so that during a rolling deploy a task
@@ -137,6 +149,7 @@ func (c Config) withDefaults(table Table) Config {
 	setDefault(&c.Timeout, DefaultTimeout)
 	setDefault(&c.ShutdownGrace, DefaultShutdownGrace)
 	setDefault(&c.OrphanGrace, DefaultOrphanGrace)
+	setDefault(&c.AbandonGrace, c.Lease)
 	setDefault(&c.StatsRetention, DefaultStatsRetention)
 	if c.Backoff == nil {
 		c.Backoff = DefaultBackoff

@@ -1,6 +1,10 @@
 package runtime
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // PermanentError marks a receiver error that retrying cannot fix. A task whose
 // receiver returns one ends dead at once, with the error kept in its history.
@@ -33,4 +37,25 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p *PermanentError
 	return errors.As(err, &p)
+}
+
+// SnoozeError asks the worker to run the task again after Delay, without
+// counting the attempt and without recording an error. Create one with
+// [Snooze].
+type SnoozeError struct {
+	Delay time.Duration
+}
+
+// Error says for how long the task was snoozed.
+func (e *SnoozeError) Error() string { return fmt.Sprintf("snoozed for %s", e.Delay) }
+
+// Snooze returns the error a receiver returns to run its task again after
+// d, without counting this attempt against the task's attempts and without
+// adding to its error history: for an upstream that said "try later" (a
+// rate limit, a 429 with Retry-After). The attempt number stays the same,
+// so a receiver that snoozes forever runs forever; bound it yourself, for
+// example with the task's age. [RunUntilIdle] counts a snooze as a retry;
+// in inline mode ([WithInline]) the sender gets the error.
+func Snooze(d time.Duration) error {
+	return &SnoozeError{Delay: max(d, 0)}
 }

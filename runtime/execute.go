@@ -28,6 +28,10 @@ func (q *queueRunner) execute(ctx context.Context, t *task) {
 	if res.decode != nil && q.w.decline(context.WithoutCancel(ctx), t, res.decode) {
 		return
 	}
+	if res.snooze {
+		q.w.recordSnooze(context.WithoutCancel(ctx), t, res.delay)
+		return
+	}
 	q.w.stats.add(t.queue, t.Receiver, res)
 	q.w.recordFailure(context.WithoutCancel(ctx), t, res)
 }
@@ -40,20 +44,27 @@ type result struct {
 	// decode is set when the payload did not decode into the receiver's
 	// type: another version of the program may still be able to run it.
 	decode *DecodeError
+	// snooze: the receiver asked to run again after delay (see Snooze).
+	snooze bool
+}
+
+// timeout returns the task's timeout: its route's, or the worker's.
+func (w *Worker) timeout(t *task) time.Duration {
+	if t.TimeoutMs > 0 {
+		return time.Duration(t.TimeoutMs) * time.Millisecond
+	}
+	return w.cfg.Timeout
 }
 
 // run calls the task's receiver with its timeout, and decides what its
-// error means: a retry after backoff, or a dead task.
+// error means: a retry after backoff, a snooze, or a dead task.
 func (w *Worker) run(ctx context.Context, t *task) result {
 	rec, ok := w.receivers[t.Receiver]
 	if !ok {
 		return result{dead: true, err: fmt.Errorf("unknown receiver %q (signal %s): this worker's dispatch table has no such key; "+
 			"deploy a binary whose table has it, then retry the task with Retry", t.Receiver, t.Signal)}
 	}
-	timeout := w.cfg.Timeout
-	if t.TimeoutMs > 0 {
-		timeout = time.Duration(t.TimeoutMs) * time.Millisecond
-	}
+	timeout := w.timeout(t)
 	rctx, cancel := context.WithTimeout(context.WithValue(ctx, taskInfoKey{}, TaskInfo{
 		ID: t.ID, Signal: t.Signal, Receiver: t.Receiver, Attempt: int(t.Attempt), MaxAttempts: int(t.MaxAttempts),
 	}), timeout)
@@ -65,6 +76,15 @@ func (w *Worker) run(ctx context.Context, t *task) result {
 	if err == nil {
 		return result{}
 	}
+	if snooze := (*SnoozeError)(nil); errors.As(err, &snooze) {
+		return result{err: err, snooze: true, delay: snooze.Delay}
+	}
+	return w.failed(t, err)
+}
+
+// failed is the result of a failed attempt of t: dead after a permanent
+// error or on the last attempt, else a retry after backoff.
+func (w *Worker) failed(t *task, err error) result {
 	if IsPermanent(err) || int(t.Attempt) >= int(t.MaxAttempts) {
 		res := result{err: err, dead: true}
 		errors.As(err, &res.decode)
@@ -88,4 +108,15 @@ func (w *Worker) recordFailure(ctx context.Context, t *task, res result) {
 	default:
 		log.Warn("task failed; will retry", "retry_in", res.delay)
 	}
+}
+
+// recordSnooze makes a snoozed task available again after delay, without
+// counting the attempt.
+func (w *Worker) recordSnooze(ctx context.Context, t *task, delay time.Duration) {
+	err := queries.SnoozeTask(ctx, w.db, dbsqlc.SnoozeTaskParams{ID: t.ID, Attempt: t.Attempt, Worker: w.cfg.Name, DelaySeconds: delay.Seconds()})
+	if err != nil {
+		w.log.Error("recording a snooze failed; the task runs again after its lease", "task", t.ID, "receiver", t.Receiver, "err", err)
+		return
+	}
+	w.log.Debug("task snoozed", "task", t.ID, "receiver", t.Receiver, "for", delay)
 }

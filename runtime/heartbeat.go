@@ -8,8 +8,8 @@ import (
 )
 
 // heartbeat, every third of the lease, refreshes the worker's row in the
-// registry and extends the leases of tasks that have run for a third of the
-// lease.
+// registry, abandons receivers that ignore their timeout, and extends the
+// leases of the other tasks that have run for a third of the lease.
 func (w *Worker) heartbeat(ctx context.Context) {
 	every := w.cfg.Lease / 3
 	tick := time.NewTicker(every)
@@ -23,6 +23,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		if err := w.heartbeatRegistry(ctx); err != nil && ctx.Err() == nil {
 			w.log.Error("refreshing the worker's registry row failed", "err", err)
 		}
+		w.abandonOverdue(ctx)
 		cutoff := time.Now().Add(-every)
 		var ids []int64
 		for _, q := range w.queues {

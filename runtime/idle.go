@@ -12,7 +12,8 @@ import (
 type RunStats struct {
 	// Succeeded counts tasks whose receiver returned nil.
 	Succeeded int
-	// Retried counts failed attempts whose task will run again later.
+	// Retried counts failed attempts whose task will run again later, and
+	// snoozes ([Snooze]).
 	Retried int
 	// Dead counts tasks that ended dead.
 	Dead int
@@ -61,6 +62,9 @@ func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 				case res.err == nil:
 					err = w.finish(ctx, []int64{t.ID})
 					st.Succeeded++
+				case res.snooze:
+					w.recordSnooze(ctx, t, res.delay)
+					st.Retried++
 				case res.dead:
 					w.recordFailure(ctx, t, res)
 					st.Dead++

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,6 +36,7 @@ const (
 	childNameEnv  = "SIGNALS_TEST_CHILD_NAME"  // Config.Name of the child's worker
 	childLeaseEnv = "SIGNALS_TEST_CHILD_LEASE" // Config.Lease of the child's worker
 	childGraceEnv = "SIGNALS_TEST_CHILD_GRACE" // Config.OrphanGrace of the child's worker, if set
+	childConcEnv  = "SIGNALS_TEST_CHILD_CONC"  // Config.Concurrency and Config.MaxAbandoned of the child's worker, if set: "2" or "2,4"
 )
 
 // childKey is the receiver key that child workers run.
@@ -87,8 +89,22 @@ func runChild(mode string) int {
 			return fail("%s: %v", childGraceEnv, err)
 		}
 	}
+	var conc, maxAbandoned int
+	if c := os.Getenv(childConcEnv); c != "" {
+		cs, ms, _ := strings.Cut(c, ",")
+		if conc, err = strconv.Atoi(cs); err != nil {
+			return fail("%s: %v", childConcEnv, err)
+		}
+		if ms != "" {
+			if maxAbandoned, err = strconv.Atoi(ms); err != nil {
+				return fail("%s: %v", childConcEnv, err)
+			}
+		}
+	}
 	name := os.Getenv(childNameEnv)
 	w, err := signalrt.NewWorker(pool, table, signalrt.Config{
+		Concurrency:  conc,
+		MaxAbandoned: maxAbandoned,
 		Name:         name,
 		Lease:        lease,
 		PollInterval: 50 * time.Millisecond,
@@ -113,6 +129,9 @@ func runChild(mode string) int {
 // of deployTable.
 func childTable(mode string, pool *pgxpool.Pool) (signalrt.Table, error) {
 	if t := deployTable(mode, pool); t != nil {
+		return t, nil
+	}
+	if t := hangTable(mode, pool); t != nil {
 		return t, nil
 	}
 	handle, err := childHandler(mode, pool)
@@ -156,7 +175,7 @@ func childHandler(mode string, pool *pgxpool.Pool) (signalrt.Handler, error) {
 			return record(ctx, "ran", p)
 		}), nil
 	}
-	return nil, fmt.Errorf("unknown mode %q; valid modes are block, count, finish, v1, v2", mode)
+	return nil, fmt.Errorf("unknown mode %q; valid modes are block, count, finish, v1, v2, hang, nohang", mode)
 }
 
 // processSetup returns a migrated pool on a fresh schema, its connection

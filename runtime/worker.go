@@ -31,6 +31,7 @@ type Worker struct {
 	byName    map[string]*queueRunner
 	done      *completer
 	stats     stats
+	health    string // what reportHealth last recorded
 	running   atomic.Bool
 }
 
@@ -67,6 +68,10 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 			qc.Concurrency = cfg.Concurrency
 		}
 		q := &queueRunner{w: w, name: name, slots: qc.Concurrency, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), inflight: map[int64]*task{}}
+		q.maxAbandoned = cfg.MaxAbandoned
+		if q.maxAbandoned <= 0 {
+			q.maxAbandoned = q.slots
+		}
 		w.queues = append(w.queues, q)
 		w.byName[name] = q
 	}
@@ -82,6 +87,9 @@ type task struct {
 	dbsqlc.ClaimTasksRow
 	queue   string
 	claimed time.Time
+	// abandoned is set, under the queue's mutex, when the worker stopped
+	// waiting for the task's receiver (see abandonOverdue).
+	abandoned bool
 }
 
 // Run claims and runs tasks until ctx is cancelled, then shuts down
@@ -120,21 +128,22 @@ func (w *Worker) Run(ctx context.Context) error {
 	if !w.cfg.PollOnly {
 		bg.Go(func() { w.listen(ctx) })
 	}
+	// One executor goroutine per slot; see executor for how a slot whose
+	// receiver was abandoned passes to a new goroutine.
+	var executors, claimers sync.WaitGroup
+	for _, q := range w.queues {
+		q.tasks = make(chan *task, q.slots)
+		q.executors, q.workCtx = &executors, workCtx
+		executors.Add(q.slots)
+		for range q.slots {
+			go q.executor()
+		}
+	}
 	bg.Go(func() { w.done.run(bgCtx) })
 	bg.Go(func() { w.heartbeat(bgCtx) })
 	bg.Go(func() { w.maintain(ctx) })
 	bg.Go(func() { w.stats.run(bgCtx, w) })
-
-	var executors, claimers sync.WaitGroup
 	for _, q := range w.queues {
-		q.tasks = make(chan *task, q.slots)
-		for range q.slots {
-			executors.Go(func() {
-				for t := range q.tasks {
-					q.execute(workCtx, t)
-				}
-			})
-		}
 		claimers.Go(func() { q.claimLoop(ctx) })
 	}
 

@@ -385,6 +385,21 @@ func (q *Queries) SeeReceivers(ctx context.Context, db DBTX, arg SeeReceiversPar
 	return err
 }
 
+const setWorkerHealth = `-- name: SetWorkerHealth :exec
+UPDATE signal_worker SET unhealthy = $1::text WHERE name = $2::text
+`
+
+type SetWorkerHealthParams struct {
+	Unhealthy *string
+	Name      string
+}
+
+// @unhealthy says what is wrong with the worker; NULL when it is healthy.
+func (q *Queries) SetWorkerHealth(ctx context.Context, db DBTX, arg SetWorkerHealthParams) error {
+	_, err := db.Exec(ctx, setWorkerHealth, arg.Unhealthy, arg.Name)
+	return err
+}
+
 const unregisterWorker = `-- name: UnregisterWorker :exec
 DELETE FROM signal_worker WHERE name = $1::text
 `

@@ -328,6 +328,32 @@ func (q *Queries) RescueExpired(ctx context.Context, db DBTX, max int32) ([]Resc
 	return items, nil
 }
 
+const snoozeTask = `-- name: SnoozeTask :exec
+UPDATE signal_task
+SET state = 'available', attempt = attempt - 1, run_at = now() + make_interval(secs => $1::float8),
+    lease_until = NULL, worker = NULL
+WHERE id = $2::bigint AND attempt = $3::integer AND lease_until IS NOT NULL AND worker = $4::text
+`
+
+type SnoozeTaskParams struct {
+	DelaySeconds float64
+	ID           int64
+	Attempt      int32
+	Worker       string
+}
+
+// A receiver asked to run again after @delay_seconds: the attempt is not
+// counted and no error is recorded.
+func (q *Queries) SnoozeTask(ctx context.Context, db DBTX, arg SnoozeTaskParams) error {
+	_, err := db.Exec(ctx, snoozeTask,
+		arg.DelaySeconds,
+		arg.ID,
+		arg.Attempt,
+		arg.Worker,
+	)
+	return err
+}
+
 const taskSchema = `-- name: TaskSchema :one
 SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass
 `

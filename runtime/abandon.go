@@ -1,0 +1,98 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
+)
+
+// executor runs the queue's tasks, one at a time, until the queue's task
+// channel is closed at shutdown. Run starts one per slot and waits for them
+// (q.executors). When the worker abandons a receiver that does not return
+// (see abandonOverdue), the goroutine stuck in it gives up its slot: a new
+// executor takes its place, and its count in q.executors, at once, and the
+// stuck one exits when the receiver finally returns, without recording
+// anything and without being waited for at shutdown.
+func (q *queueRunner) executor() {
+	for t := range q.tasks {
+		q.execute(q.workCtx, t)
+		q.mu.Lock()
+		abandoned := t.abandoned
+		if abandoned {
+			q.abandoned--
+		}
+		q.mu.Unlock()
+		if abandoned {
+			q.w.log.Info("an abandoned receiver returned at last; its result is ignored", "task", t.ID, "receiver", t.Receiver)
+			signal(q.freed)
+			return
+		}
+	}
+	q.executors.Done()
+}
+
+// abandonOverdue abandons the receivers that have not returned within their
+// timeout plus Config.AbandonGrace, which only a receiver that ignores its
+// context does (a call without a deadline, cgo, a lock): each one's attempt
+// is recorded as failed (retried after backoff, or dead on its last
+// attempt), its lease is no longer extended, and a new executor goroutine
+// takes its slot, so the queue keeps its concurrency. It runs in the
+// heartbeat, before the leases are extended. It then reports the worker
+// unhealthy while a queue has Config.MaxAbandoned abandoned receivers still
+// running, and stops that queue's claims meanwhile (see claimLoop).
+func (w *Worker) abandonOverdue(ctx context.Context) {
+	var sick []string
+	for _, q := range w.queues {
+		var overdue []*task
+		q.mu.Lock()
+		for id, t := range q.inflight {
+			if time.Since(t.claimed) > w.timeout(t)+w.cfg.AbandonGrace {
+				t.abandoned = true
+				delete(q.inflight, id)
+				q.abandoned++
+				overdue = append(overdue, t)
+			}
+		}
+		if q.abandoned >= q.maxAbandoned {
+			sick = append(sick, fmt.Sprintf("queue %s: %d abandoned receivers still running (Config.MaxAbandoned %d); not claiming", q.name, q.abandoned, q.maxAbandoned))
+		}
+		q.mu.Unlock()
+		for _, t := range overdue {
+			go q.executor() // takes the stuck goroutine's slot
+			signal(q.freed)
+			err := fmt.Errorf("receiver did not return within its timeout of %s plus %s: abandoned (it ignores its context); its goroutine may still be running",
+				w.timeout(t), w.cfg.AbandonGrace)
+			res := w.failed(t, err)
+			w.log.Warn("receiver abandoned after its timeout", "task", t.ID, "signal", t.Signal, "receiver", t.Receiver, "queue", q.name, "attempt", t.Attempt)
+			w.stats.add(q.name, t.Receiver, res)
+			w.recordFailure(ctx, t, res)
+		}
+	}
+	w.reportHealth(ctx, strings.Join(sick, "; "))
+}
+
+// reportHealth records in the registry what is wrong with the worker ("" when
+// nothing is), and logs the changes.
+func (w *Worker) reportHealth(ctx context.Context, problem string) {
+	if problem == w.health && problem == "" {
+		return
+	}
+	if problem != w.health {
+		if problem != "" {
+			w.log.Error("worker unhealthy", "problem", problem)
+		} else {
+			w.log.Info("worker healthy again")
+		}
+	}
+	w.health = problem
+	var arg *string
+	if problem != "" {
+		arg = &problem
+	}
+	if err := queries.SetWorkerHealth(ctx, w.db, dbsqlc.SetWorkerHealthParams{Name: w.cfg.Name, Unhealthy: arg}); err != nil && ctx.Err() == nil {
+		w.log.Error("recording the worker's health failed", "err", err)
+	}
+}
