@@ -61,8 +61,9 @@ func (w *Worker) timeout(t *task) time.Duration {
 func (w *Worker) run(ctx context.Context, t *task) result {
 	rec, ok := w.receivers[t.Receiver]
 	if !ok {
-		return result{dead: true, err: fmt.Errorf("unknown receiver %q (signal %s): this worker's dispatch table has no such key; "+
-			"deploy a binary whose table has it, then retry the task with Retry", t.Receiver, t.Signal)}
+		// Claims take only the table's keys (see claimParams), so this
+		// is a bug; the task ends dead with the reason, never lost.
+		return result{dead: true, err: fmt.Errorf("unknown receiver %q (signal %s): claimed by a worker whose dispatch table has no such key", t.Receiver, t.Signal)}
 	}
 	timeout := w.timeout(t)
 	rctx, cancel := context.WithTimeout(context.WithValue(ctx, taskInfoKey{}, TaskInfo{
