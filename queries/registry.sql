@@ -91,6 +91,17 @@ FROM orphan
 WHERE t.id = orphan.id
 RETURNING t.id, t.signal, t.receiver, t.queue, (t.declined IS NOT NULL)::boolean AS undecodable;
 
+-- name: TakeMaintenanceTurn :one
+-- Whether this worker does the maintenance job @name now: true for one
+-- worker of all per @every_seconds (the one whose statement moves done_at).
+WITH turn AS (
+    INSERT INTO signal_maintenance AS m (name, done_at) VALUES (@name::text, now())
+    ON CONFLICT (name) DO UPDATE SET done_at = now()
+    WHERE m.done_at < now() - make_interval(secs => @every_seconds::float8)
+    RETURNING m.name
+)
+SELECT count(*) > 0 AS mine FROM turn;
+
 -- name: LiveWorkers :many
 -- The workers whose row has not expired, newest first.
 SELECT name, queues, receivers, started_at FROM signal_worker WHERE expires_at > now() ORDER BY started_at DESC, name;

@@ -8,17 +8,20 @@ import (
 )
 
 // maintain rescues tasks with expired leases and deletes finished tasks
-// past their retention, in batches. Every sweepEvery it also does the
-// maintenance of rolling deploys (see sweep) and deletes the registry rows
-// and counters that are past keeping.
+// past their retention, in batches. Once per sweepEvery, one worker of all
+// (whichever takes the turn) also does the maintenance of rolling deploys
+// (see sweep), which reads every task that has been due for the orphan
+// grace, and deletes the registry rows and counters past keeping.
 func (w *Worker) maintain(ctx context.Context) {
 	sweepEvery := min(w.cfg.OrphanGrace/4, time.Minute)
 	every := min(w.cfg.Lease/2, sweepEvery)
-	var swept time.Time
 	const batch = 1000
 	for {
-		if time.Since(swept) >= sweepEvery {
-			swept = time.Now()
+		mine, err := queries.TakeMaintenanceTurn(ctx, w.db, dbsqlc.TakeMaintenanceTurnParams{Name: "sweep", EverySeconds: sweepEvery.Seconds()})
+		if err != nil && ctx.Err() == nil {
+			w.log.Error("taking the maintenance turn failed", "err", err)
+		}
+		if mine {
 			w.sweep(ctx)
 			w.deleteOld(ctx)
 		}

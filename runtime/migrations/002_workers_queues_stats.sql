@@ -64,6 +64,14 @@ CREATE TABLE signal_stat (
     PRIMARY KEY (minute, queue, receiver)
 );
 
+-- Maintenance that one worker of all does per period (finding orphaned and
+-- moved tasks, deleting old registry rows and counters): the worker that
+-- moves done_at forward past the period does it.
+CREATE TABLE signal_maintenance (
+    name    text        PRIMARY KEY,
+    done_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- Rolling deploys: the payload contracts of workers that could not decode
 -- this task's payload and left it for a worker of another version that can.
 -- NULL for nearly every task; claims skip a task that the claiming worker's

@@ -9,6 +9,11 @@ import (
 	"time"
 )
 
+type SignalMaintenance struct {
+	Name   string
+	DoneAt time.Time
+}
+
 type SignalQueue struct {
 	Name      string
 	PausedAt  *time.Time

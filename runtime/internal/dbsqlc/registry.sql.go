@@ -400,6 +400,30 @@ func (q *Queries) SetWorkerHealth(ctx context.Context, db DBTX, arg SetWorkerHea
 	return err
 }
 
+const takeMaintenanceTurn = `-- name: TakeMaintenanceTurn :one
+WITH turn AS (
+    INSERT INTO signal_maintenance AS m (name, done_at) VALUES ($1::text, now())
+    ON CONFLICT (name) DO UPDATE SET done_at = now()
+    WHERE m.done_at < now() - make_interval(secs => $2::float8)
+    RETURNING m.name
+)
+SELECT count(*) > 0 AS mine FROM turn
+`
+
+type TakeMaintenanceTurnParams struct {
+	Name         string
+	EverySeconds float64
+}
+
+// Whether this worker does the maintenance job @name now: true for one
+// worker of all per @every_seconds (the one whose statement moves done_at).
+func (q *Queries) TakeMaintenanceTurn(ctx context.Context, db DBTX, arg TakeMaintenanceTurnParams) (bool, error) {
+	row := db.QueryRow(ctx, takeMaintenanceTurn, arg.Name, arg.EverySeconds)
+	var mine bool
+	err := row.Scan(&mine)
+	return mine, err
+}
+
 const unregisterWorker = `-- name: UnregisterWorker :exec
 DELETE FROM signal_worker WHERE name = $1::text
 `
