@@ -18,16 +18,8 @@ import (
 // anything and without being waited for at shutdown.
 func (q *queueRunner) executor() {
 	for t := range q.tasks {
-		q.execute(q.workCtx, t)
-		q.mu.Lock()
-		abandoned := t.abandoned
-		if abandoned {
-			q.abandoned--
-		}
-		q.mu.Unlock()
-		if abandoned {
+		if q.execute(q.workCtx, t) {
 			q.w.log.Info("an abandoned receiver returned at last; its result is ignored", "task", t.ID, "receiver", t.Receiver)
-			signal(q.freed)
 			return
 		}
 	}

@@ -9,31 +9,37 @@ import (
 	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
 )
 
-// execute runs one task and records its result.
-func (q *queueRunner) execute(ctx context.Context, t *task) {
+// execute runs one task and records its result. It reports whether the
+// worker had abandoned the task's receiver meanwhile (see abandonOverdue).
+func (q *queueRunner) execute(ctx context.Context, t *task) (abandoned bool) {
 	res := q.w.run(ctx, t)
 	q.mu.Lock()
 	_, mine := q.inflight[t.ID]
 	delete(q.inflight, t.ID)
+	abandoned = t.abandoned
+	if abandoned {
+		q.abandoned--
+	}
 	q.mu.Unlock()
 	signal(q.freed)
 	if !mine {
-		return // given back at shutdown; another worker runs it
+		return abandoned // given back at shutdown, or abandoned; another worker runs it
 	}
 	if res.err == nil {
 		q.w.done.add(t.ID)
 		q.w.stats.add(t.queue, t.Receiver, res)
-		return
+		return false
 	}
 	if res.decode != nil && q.w.decline(context.WithoutCancel(ctx), t, res.decode) {
-		return
+		return false
 	}
 	if res.snooze {
 		q.w.recordSnooze(context.WithoutCancel(ctx), t, res.delay)
-		return
+		return false
 	}
 	q.w.stats.add(t.queue, t.Receiver, res)
 	q.w.recordFailure(context.WithoutCancel(ctx), t, res)
+	return false
 }
 
 // result is the outcome of one attempt.
