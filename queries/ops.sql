@@ -1,0 +1,142 @@
+-- The admin API behind signalctl and the dashboard (runtime/ops.go).
+
+-- name: CountByReceiver :many
+-- Tasks per queue, receiver and state, for the ops views.
+SELECT queue, receiver, state, count(*)::bigint AS n
+FROM signal_task
+GROUP BY queue, receiver, state
+ORDER BY queue, receiver, state;
+
+-- name: QueueLags :many
+-- Per queue that has due tasks: the run_at of its oldest due one,
+-- each found at the start of the claim index (one index probe per queue,
+-- the queues found by a loose index scan, as QueuesWithAvailable does).
+WITH RECURSIVE q(queue) AS (
+    (SELECT a.queue FROM signal_task a WHERE a.state = 'available' ORDER BY a.queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT b.queue FROM signal_task b WHERE b.state = 'available' AND b.queue > q.queue ORDER BY b.queue LIMIT 1)
+    FROM q WHERE q.queue IS NOT NULL
+)
+SELECT q.queue::text AS queue, d.run_at AS oldest_due, now()::timestamptz AS now
+FROM q
+JOIN LATERAL (
+    SELECT o.run_at FROM signal_task o
+    WHERE o.state = 'available' AND o.queue = q.queue AND o.run_at <= now()
+    ORDER BY o.run_at, o.id LIMIT 1
+) d ON true
+WHERE q.queue IS NOT NULL;
+
+-- name: PausedQueues :many
+SELECT name, paused_at::timestamptz AS paused_at FROM signal_queue WHERE paused_at IS NOT NULL ORDER BY name;
+
+-- name: PauseQueue :exec
+-- No worker claims from a paused queue (see ClaimTasks); sends still
+-- enqueue.
+INSERT INTO signal_queue AS q (name, paused_at, updated_at) VALUES (@name::text, now(), now())
+ON CONFLICT (name) DO UPDATE SET paused_at = coalesce(q.paused_at, now()), updated_at = now();
+
+-- name: ResumeQueue :many
+-- Resume a queue and wake its workers (see InsertTasks for the
+-- notification's payload). Reports whether it was paused.
+WITH resumed AS (
+    UPDATE signal_queue q SET paused_at = NULL, updated_at = now()
+    WHERE q.name = @name::text AND q.paused_at IS NOT NULL
+    RETURNING q.name
+)
+SELECT count(*) > 0 AS was_paused,
+       pg_notify('signal_task', s.nsp || '.' || @name::text)::text AS notified
+FROM resumed,
+     (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
+GROUP BY s.nsp;
+
+-- name: Throughput :many
+-- Outcomes per minute, queue and receiver since @since.
+SELECT minute, queue, receiver, succeeded, failed, dead
+FROM signal_stat
+WHERE minute >= @since::timestamptz
+ORDER BY minute, queue, receiver;
+
+-- name: Workers :many
+-- Every registered worker, live or gone (expires_at passed).
+SELECT name, host, pid, queues, concurrency, receivers, unhealthy, started_at, heartbeat_at, expires_at,
+       (expires_at > now())::boolean AS live
+FROM signal_worker
+ORDER BY name;
+
+-- name: SearchTasks :many
+-- Tasks that match the filter, newest first, a page after @before_id (keyset
+-- pagination: pass the last id of the previous page).
+SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at
+FROM signal_task
+WHERE id < @before_id::bigint
+  AND id >= @min_id::bigint
+  AND (sqlc.narg(state)::text IS NULL OR state = sqlc.narg(state)::text)
+  AND (sqlc.narg(queue)::text IS NULL OR queue = sqlc.narg(queue)::text)
+  AND (sqlc.narg(signal)::text IS NULL OR signal = sqlc.narg(signal)::text)
+  AND (sqlc.narg(receiver)::text IS NULL OR receiver = sqlc.narg(receiver)::text)
+  AND (sqlc.narg(created_after)::timestamptz IS NULL OR created_at >= sqlc.narg(created_after)::timestamptz)
+  AND (sqlc.narg(created_before)::timestamptz IS NULL OR created_at < sqlc.narg(created_before)::timestamptz)
+  AND (sqlc.narg(error_contains)::text IS NULL OR strpos(lower(errors::text), lower(sqlc.narg(error_contains)::text)) > 0)
+ORDER BY id DESC
+LIMIT @max::integer;
+
+-- name: RetryMatching :many
+-- Retry (see RetryTasks) up to @max dead or waiting tasks that match the
+-- filter, oldest first.
+WITH retried AS (
+    UPDATE signal_task t
+    SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
+    WHERE t.id IN (
+        SELECT m.id FROM signal_task m
+        WHERE m.state IN ('dead', 'available') AND m.id > @after_id::bigint AND m.id < @before_id::bigint
+          AND (sqlc.narg(state)::text IS NULL OR m.state = sqlc.narg(state)::text)
+          AND (sqlc.narg(queue)::text IS NULL OR m.queue = sqlc.narg(queue)::text)
+          AND (sqlc.narg(signal)::text IS NULL OR m.signal = sqlc.narg(signal)::text)
+          AND (sqlc.narg(receiver)::text IS NULL OR m.receiver = sqlc.narg(receiver)::text)
+          AND (sqlc.narg(error_contains)::text IS NULL OR strpos(lower(m.errors::text), lower(sqlc.narg(error_contains)::text)) > 0)
+        ORDER BY m.id
+        LIMIT @max::integer
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING t.id, t.queue
+)
+SELECT r.id, pg_notify('signal_task', s.nsp || '.' || r.queue)::text AS notified
+FROM retried r,
+     (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
+ORDER BY r.id;
+
+-- name: DiscardTasks :many
+-- Delete the given tasks that are dead; others are left alone.
+DELETE FROM signal_task WHERE id = ANY(@ids::bigint[]) AND state = 'dead' RETURNING id;
+
+-- name: DiscardMatching :many
+-- Delete up to @max dead tasks that match the filter, oldest first.
+DELETE FROM signal_task t
+WHERE t.id IN (
+    SELECT m.id FROM signal_task m
+    WHERE m.state = 'dead' AND m.id > @after_id::bigint AND m.id < @before_id::bigint
+      AND (sqlc.narg(queue)::text IS NULL OR m.queue = sqlc.narg(queue)::text)
+      AND (sqlc.narg(signal)::text IS NULL OR m.signal = sqlc.narg(signal)::text)
+      AND (sqlc.narg(receiver)::text IS NULL OR m.receiver = sqlc.narg(receiver)::text)
+      AND (sqlc.narg(error_contains)::text IS NULL OR strpos(lower(m.errors::text), lower(sqlc.narg(error_contains)::text)) > 0)
+    ORDER BY m.id
+    LIMIT @max::integer
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING t.id;
+
+-- name: RunTasksNow :many
+-- Make the given available tasks that wait (delayed, or backing off before
+-- a retry) due now, and wake their workers.
+WITH due AS (
+    UPDATE signal_task t SET run_at = now()
+    WHERE t.id = ANY(@ids::bigint[]) AND t.state = 'available' AND t.run_at > now()
+    RETURNING t.id, t.queue
+)
+SELECT d.id, pg_notify('signal_task', s.nsp || '.' || d.queue)::text AS notified
+FROM due d,
+     (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
+ORDER BY d.id;
+
+-- name: NewestTaskID :one
+SELECT coalesce(max(id), 0)::bigint AS id FROM signal_task;
