@@ -49,6 +49,11 @@ FROM resumed,
      (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
 GROUP BY s.nsp;
 
+-- name: MinutesAgo :one
+-- The start of the minute @minutes - 1 minutes before the current one (so
+-- that @minutes minutes end with the current one), by the database's clock.
+SELECT (date_trunc('minute', now()) - make_interval(mins => @minutes::integer) + interval '1 minute')::timestamptz AS since;
+
 -- name: Throughput :many
 -- Outcomes per minute, queue and receiver since @since.
 SELECT minute, queue, receiver, succeeded, failed, dead
@@ -59,7 +64,8 @@ ORDER BY minute, queue, receiver;
 -- name: Workers :many
 -- Every registered worker, live or gone (expires_at passed).
 SELECT name, host, pid, queues, concurrency, receivers, unhealthy, started_at, heartbeat_at, expires_at,
-       (expires_at > now())::boolean AS live
+       (expires_at > now())::boolean AS live,
+       date_part('epoch', now() - heartbeat_at)::float8 AS heartbeat_age_seconds
 FROM signal_worker
 ORDER BY name;
 

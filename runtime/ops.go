@@ -225,19 +225,27 @@ type MinuteStats struct {
 	Dead      int64     `json:"dead"`
 }
 
-// Throughput returns the per-minute outcome counts since the given time,
-// oldest first. Workers add their counts every couple of seconds and keep
-// them for Config.StatsRetention (7 days by default).
-func Throughput(ctx context.Context, db Executor, since time.Time) ([]MinuteStats, error) {
+// Throughput returns the per-minute outcome counts of the last minutes
+// minutes (the current one included), oldest first, and the first of those
+// minutes, by the database's clock. Workers add their counts every couple
+// of seconds and keep them for Config.StatsRetention (7 days by default).
+func Throughput(ctx context.Context, db Executor, minutes int) (since time.Time, points []MinuteStats, err error) {
+	if minutes < 1 {
+		return time.Time{}, nil, fmt.Errorf("throughput of %d minutes; want 1 or more", minutes)
+	}
+	since, err = queries.MinutesAgo(ctx, db, int32(minutes))
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("reading throughput: %w", err)
+	}
 	rows, err := queries.Throughput(ctx, db, since)
 	if err != nil {
-		return nil, fmt.Errorf("reading throughput: %w", err)
+		return time.Time{}, nil, fmt.Errorf("reading throughput: %w", err)
 	}
-	out := make([]MinuteStats, len(rows))
+	points = make([]MinuteStats, len(rows))
 	for i, r := range rows {
-		out[i] = MinuteStats(r)
+		points[i] = MinuteStats(r)
 	}
-	return out, nil
+	return since, points, nil
 }
 
 // WorkerInfo is one worker of the registry.
@@ -254,6 +262,9 @@ type WorkerInfo struct {
 	Unhealthy   string    `json:"unhealthy,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	HeartbeatAt time.Time `json:"heartbeat_at"`
+	// HeartbeatAge is how long ago the last heartbeat was, by the
+	// database's clock.
+	HeartbeatAge time.Duration `json:"heartbeat_age_ns"`
 	// Live is false for a worker that stopped heartbeating three leases
 	// ago without unregistering: it died, and its row is deleted an hour
 	// later.
@@ -274,6 +285,7 @@ func Workers(ctx context.Context, db Executor) ([]WorkerInfo, error) {
 		w := WorkerInfo{
 			Name: r.Name, Host: r.Host, PID: int(r.Pid), Queues: r.Queues, Concurrency: int(r.Concurrency),
 			StartedAt: r.StartedAt, HeartbeatAt: r.HeartbeatAt, Live: r.Live,
+			HeartbeatAge: time.Duration(r.HeartbeatAgeSeconds * float64(time.Second)),
 		}
 		if r.Unhealthy != nil {
 			w.Unhealthy = *r.Unhealthy

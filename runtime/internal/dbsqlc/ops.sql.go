@@ -133,6 +133,19 @@ func (q *Queries) DiscardTasks(ctx context.Context, db DBTX, ids []int64) ([]int
 	return items, nil
 }
 
+const minutesAgo = `-- name: MinutesAgo :one
+SELECT (date_trunc('minute', now()) - make_interval(mins => $1::integer) + interval '1 minute')::timestamptz AS since
+`
+
+// The start of the minute @minutes - 1 minutes before the current one (so
+// that @minutes minutes end with the current one), by the database's clock.
+func (q *Queries) MinutesAgo(ctx context.Context, db DBTX, minutes int32) (time.Time, error) {
+	row := db.QueryRow(ctx, minutesAgo, minutes)
+	var since time.Time
+	err := row.Scan(&since)
+	return since, err
+}
+
 const newestTaskID = `-- name: NewestTaskID :one
 SELECT coalesce(max(id), 0)::bigint AS id FROM signal_task
 `
@@ -508,23 +521,25 @@ func (q *Queries) Throughput(ctx context.Context, db DBTX, since time.Time) ([]S
 
 const workers = `-- name: Workers :many
 SELECT name, host, pid, queues, concurrency, receivers, unhealthy, started_at, heartbeat_at, expires_at,
-       (expires_at > now())::boolean AS live
+       (expires_at > now())::boolean AS live,
+       date_part('epoch', now() - heartbeat_at)::float8 AS heartbeat_age_seconds
 FROM signal_worker
 ORDER BY name
 `
 
 type WorkersRow struct {
-	Name        string
-	Host        string
-	Pid         int32
-	Queues      []string
-	Concurrency int32
-	Receivers   json.RawMessage
-	Unhealthy   *string
-	StartedAt   time.Time
-	HeartbeatAt time.Time
-	ExpiresAt   time.Time
-	Live        bool
+	Name                string
+	Host                string
+	Pid                 int32
+	Queues              []string
+	Concurrency         int32
+	Receivers           json.RawMessage
+	Unhealthy           *string
+	StartedAt           time.Time
+	HeartbeatAt         time.Time
+	ExpiresAt           time.Time
+	Live                bool
+	HeartbeatAgeSeconds float64
 }
 
 // Every registered worker, live or gone (expires_at passed).
@@ -549,6 +564,7 @@ func (q *Queries) Workers(ctx context.Context, db DBTX) ([]WorkersRow, error) {
 			&i.HeartbeatAt,
 			&i.ExpiresAt,
 			&i.Live,
+			&i.HeartbeatAgeSeconds,
 		); err != nil {
 			return nil, err
 		}
