@@ -21,6 +21,9 @@
 //	pause QUEUE, resume QUEUE      stop and restart claims on a queue, in every worker
 //	workers [-json]                the registered workers, live and gone
 //	migrate                        apply the embedded schema migrations
+//	serve [-addr 127.0.0.1:8080] [-read-only]
+//	                               the web dashboard (package runtime/dashboard);
+//	                               it binds to localhost unless -addr says otherwise
 //
 // Filters: -state S -queue Q -signal N -receiver R -error TEXT (-error matches
 // the error history, ignoring case).

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"regexp"
 	"slices"
 	"sort"
@@ -19,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	signalrt "github.com/reliablesignals/signals/runtime"
+	"github.com/reliablesignals/signals/runtime/dashboard"
 )
 
 // errUsage marks errors that exit with status 2.
@@ -42,12 +45,14 @@ commands:
   pause QUEUE | resume QUEUE    stop or restart claims on a queue
   workers [-json]               the registered workers
   migrate                       apply the schema migrations
+  serve [-addr 127.0.0.1:8080] [-read-only]
+                                the web dashboard
 
 filters: -state S -queue Q -signal N -receiver R -error TEXT
 every command: -db URL (default $DATABASE_URL) -schema NAME
 `
 
-var commands = []string{"stats", "list", "show", "retry", "discard", "run-now", "pause", "resume", "workers", "migrate"}
+var commands = []string{"stats", "list", "show", "retry", "discard", "run-now", "pause", "resume", "workers", "migrate", "serve"}
 
 // run runs one command and returns the exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -74,7 +79,10 @@ type cmd struct {
 	schema *string
 	json   *bool
 	q      signalrt.TaskQuery
-	args   []string
+	// serve's flags
+	addr     *string
+	readOnly *bool
+	args     []string
 }
 
 func newCmd(name string, getenv func(string) string) *cmd {
@@ -164,6 +172,9 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	case "retry", "discard":
 		c.filterFlags()
 	case "run-now", "pause", "resume", "migrate":
+	case "serve":
+		c.addr = c.fs.String("addr", "127.0.0.1:8080", "`address` to listen on (host:port)")
+		c.readOnly = c.fs.Bool("read-only", false, "no actions: no retry, discard, run-now, pause or resume")
 	default:
 		return usageError("unknown command %q; commands are %s", name, strings.Join(commands, ", "))
 	}
@@ -228,6 +239,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		fmt.Fprintln(stdout, "schema up to date")
 		return nil
+	case "serve":
+		return serve(ctx, pool, c, stdout)
 	}
 	return nil
 }
@@ -235,7 +248,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 // checkArgs checks the positional arguments of each command.
 func checkArgs(name string, c *cmd) error {
 	switch name {
-	case "stats", "list", "workers", "migrate":
+	case "stats", "list", "workers", "migrate", "serve":
 		if len(c.args) > 0 {
 			return usageError("%s takes no arguments, got %q", name, c.args)
 		}
@@ -575,4 +588,31 @@ func workers(ctx context.Context, db *pgxpool.Pool, c *cmd, w io.Writer) error {
 			wk.HeartbeatAge.Round(time.Second), wk.StartedAt.Format(time.RFC3339), len(keys), firstLine(strings.Join(keys, ", "), 80))
 	}
 	return tw.Flush()
+}
+
+// serve serves the dashboard until ctx is cancelled.
+func serve(ctx context.Context, db *pgxpool.Pool, c *cmd, w io.Writer) error {
+	ln, err := net.Listen("tcp", *c.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           dashboard.New(db, dashboard.Options{ReadOnly: *c.readOnly}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	mode := ""
+	if *c.readOnly {
+		mode = " (read-only)"
+	}
+	fmt.Fprintf(w, "dashboard%s at http://%s/ (Ctrl-C stops it)\n", mode, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shut)
+	}
 }

@@ -50,7 +50,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{nil, "no command"},
-		{[]string{"frobnicate"}, `unknown command "frobnicate"; commands are stats, list, show, retry, discard, run-now, pause, resume, workers, migrate`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"; commands are stats, list, show, retry, discard, run-now, pause, resume, workers, migrate, serve`},
 		{[]string{"list", "-state", "done"}, `unknown state "done"; valid states are available, running, succeeded, dead`},
 		{[]string{"list", "-limit", "-1"}, "limit -1; want 1 to 1000"},
 		{[]string{"list", "-limit", "0"}, "list: -limit 0; want 1 to 1000"},

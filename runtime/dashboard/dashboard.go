@@ -1,0 +1,256 @@
+// Package dashboard is the web dashboard of reliable signals: an
+// http.Handler that shows the queues (counts, lag, throughput, pause
+// state), the live workers and the tasks with their payloads and errors,
+// and lets an operator retry, discard or run tasks now and pause or resume
+// queues. `signalctl serve` serves it; a program can mount it too, under
+// any path:
+//
+//	mux.Handle("/ops/signals/", http.StripPrefix("/ops/signals", dashboard.New(pool, dashboard.Options{
+//		Authorize: func(r *http.Request) bool { return isAdmin(r) },
+//	})))
+//
+// It is built to be reachable by more people than the database:
+//
+//   - Options.Authorize decides who may see it at all (403 otherwise), and
+//     Options.ReadOnly removes every action.
+//   - Actions are POST only, with a CSRF token (a random cookie that the
+//     form must repeat, SameSite=Strict); a POST without it, or one that
+//     the browser marks as coming from another site, gets 403 and changes
+//     nothing.
+//   - Everything a task carries (payload, errors, stacks, signal, receiver
+//     and queue names) is escaped by html/template; a Content-Security-Policy
+//     allows scripts, styles and images from the dashboard itself only.
+//   - Bad query parameters get a 400 page that says what is allowed.
+//
+// The page works offline: its one stylesheet and one small script are
+// embedded, and nothing loads from elsewhere.
+package dashboard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	signalrt "github.com/reliablesignals/signals/runtime"
+)
+
+// Options configure the dashboard.
+type Options struct {
+	// Authorize, when set, is asked for every request; a request it
+	// refuses gets 403. Without it, everyone who reaches the handler may
+	// use it: mount it behind your own authentication.
+	Authorize func(*http.Request) bool
+	// ReadOnly removes the actions: no retry, discard, run-now, pause or
+	// resume, on the page or by POST.
+	ReadOnly bool
+	// Logger receives errors of the database (default slog.Default()).
+	Logger *slog.Logger
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// csrfCookie is the name of the cookie that holds a browser's CSRF token.
+const csrfCookie = "signals_csrf"
+
+// contentSecurityPolicy allows nothing from elsewhere and no inline script.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// Handler is the dashboard; see the package doc. Create it with [New].
+type Handler struct {
+	db     signalrt.Executor
+	opts   Options
+	log    *slog.Logger
+	pages  map[string]*template.Template
+	static http.Handler
+	mux    *http.ServeMux
+}
+
+// New returns the dashboard over the tasks in db (a pool, normally; its
+// search_path decides the schema).
+func New(db signalrt.Executor, opts Options) *Handler {
+	h := &Handler{db: db, opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	funcs := template.FuncMap{
+		"join":      strings.Join,
+		"ago":       ago,
+		"lastError": lastError,
+	}
+	for _, page := range []string{"overview", "tasks", "task", "queue", "error"} {
+		h.pages[page] = template.Must(template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html"))
+	}
+	assets, err := fs.Sub(assetFS, "assets")
+	if err != nil {
+		panic(err) // the embedded directory exists
+	}
+	h.static = http.StripPrefix("/static/", http.FileServer(http.FS(assets)))
+	h.mux = http.NewServeMux()
+	h.mux.HandleFunc("GET /{$}", h.overview)
+	h.mux.HandleFunc("GET /tasks", h.tasks)
+	h.mux.HandleFunc("GET /task", h.task)
+	h.mux.HandleFunc("GET /queue", h.queue)
+	h.mux.HandleFunc("POST /action", h.action)
+	h.mux.Handle("GET /static/", h.static)
+	return h
+}
+
+// ServeHTTP serves the dashboard: security headers on every answer, the
+// Authorize hook first.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", contentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cache-Control", "no-store")
+	if h.opts.Authorize != nil && !h.opts.Authorize(r) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// base returns the path under which the dashboard is mounted, ending in
+// "/": the request's original path less the path the handler sees.
+func base(r *http.Request) string {
+	orig := r.URL.Path
+	if r.RequestURI != "" {
+		if p, _, _ := strings.Cut(r.RequestURI, "?"); p != "" {
+			orig = p
+		}
+	}
+	prefix := strings.TrimSuffix(orig, r.URL.Path)
+	return strings.TrimSuffix(prefix, "/") + "/"
+}
+
+// view is what every page template gets.
+type view struct {
+	Title    string
+	Nav      string
+	Base     string
+	ReadOnly bool
+	CSRF     string
+	Flash    string
+	Page     any
+}
+
+// render writes a page, or only its refreshable part when partial.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, nav, title string, data any) {
+	v := view{Title: title, Nav: nav, Base: base(r), ReadOnly: h.opts.ReadOnly, Flash: r.URL.Query().Get("done"), Page: data}
+	if !h.opts.ReadOnly {
+		v.CSRF = h.csrfToken(w, r)
+	}
+	name := "layout"
+	if page == "overview" && r.URL.Query().Get("partial") == "1" {
+		name = "overview-partial"
+	}
+	var buf strings.Builder
+	var err error
+	if name == "overview-partial" {
+		buf.WriteString(`<div id="overview" data-refresh="3000">`)
+		err = h.pages[page].ExecuteTemplate(&buf, "overview-body", v)
+		buf.WriteString(`</div>`)
+	} else {
+		err = h.pages[page].ExecuteTemplate(&buf, name, v)
+	}
+	if err != nil {
+		h.log.Error("dashboard: rendering failed", "page", page, "err", err)
+		http.Error(w, "rendering failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+// badRequest answers 400 with a page that says what is wrong and what is
+// allowed.
+func (h *Handler) badRequest(w http.ResponseWriter, r *http.Request, msg string) {
+	h.render(w, r, http.StatusBadRequest, "error", "", "Bad request", msg)
+}
+
+// failed answers 500 for a database error, logging it; the page does not
+// show the error, which may say more about the database than the viewer
+// may know.
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	h.log.Error("dashboard: database error", "path", r.URL.Path, "err", err)
+	h.render(w, r, http.StatusInternalServerError, "error", "", "Error", "The database did not answer as expected; the error is in the server's log.")
+}
+
+// csrfToken returns the browser's CSRF token, setting the cookie that holds
+// it when the browser has none.
+func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && validToken(c.Value) {
+		return c.Value
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	tok := hex.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: base(r), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	return tok
+}
+
+func validToken(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// checkCSRF reports whether a POST carries the browser's token and does not
+// come from another site.
+func checkCSRF(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return false
+	}
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || !validToken(c.Value) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+}
+
+// ago formats a duration for "last heartbeat" columns.
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return "now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%.1fh ago", d.Hours())
+}
+
+// lastError returns the first line of a task's last error, cut short.
+func lastError(t signalrt.Task) string {
+	if len(t.Errors) == 0 {
+		return ""
+	}
+	s, _, _ := strings.Cut(t.Errors[len(t.Errors)-1].Error, "\n")
+	if r := []rune(s); len(r) > 80 {
+		s = string(r[:79]) + "…"
+	}
+	return s
+}

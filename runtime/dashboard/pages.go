@@ -1,0 +1,361 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	signalrt "github.com/reliablesignals/signals/runtime"
+)
+
+// queueRow is one queue of the overview.
+type queueRow struct {
+	signalrt.QueueStats
+	Lag          string
+	DoneLastHour int64
+}
+
+type overviewPage struct {
+	Queues  []queueRow
+	Workers []signalrt.WorkerInfo
+	Chart   chart
+	At      string
+}
+
+func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r, "partial", "done"); err != nil {
+		h.badRequest(w, r, err.Error())
+		return
+	}
+	ctx := r.Context()
+	qs, err := signalrt.QueueOverview(ctx, h.db)
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	since, points, err := signalrt.Throughput(ctx, h.db, chartMinutes)
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	workers, err := signalrt.Workers(ctx, h.db)
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	done := map[string]int64{}
+	for _, p := range points {
+		done[p.Queue] += p.Succeeded
+	}
+	rows := make([]queueRow, 0, len(qs))
+	seen := map[string]bool{}
+	for _, q := range qs {
+		seen[q.Queue] = true
+		rows = append(rows, queueRow{QueueStats: q, Lag: lag(q.Lag), DoneLastHour: done[q.Queue]})
+	}
+	for queue, n := range done { // queues whose tasks all finished (and were deleted)
+		if !seen[queue] {
+			rows = append(rows, queueRow{QueueStats: signalrt.QueueStats{Queue: queue}, Lag: lag(0), DoneLastHour: n})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Queue < rows[j].Queue })
+	h.render(w, r, http.StatusOK, "overview", "overview", "Overview", overviewPage{
+		Queues: rows, Workers: workers, Chart: newChart(since, points), At: time.Now().Format("15:04:05"),
+	})
+}
+
+func lag(d time.Duration) string {
+	if d <= 0 {
+		return "–"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// onlyParams answers whether the query has only the given parameters.
+func onlyParams(r *http.Request, allowed ...string) error {
+	for k := range r.URL.Query() {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k == a
+		}
+		if !ok {
+			return fmt.Errorf("unknown parameter %q; this page takes %s", k, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+type tasksPage struct {
+	Query  signalrt.TaskQuery
+	States []string
+	Tasks  []signalrt.Task
+	Older  string // the query string of the next page; "" on the last
+}
+
+// taskQuery parses the tasks page's filters, with what each allows.
+func taskQuery(r *http.Request) (signalrt.TaskQuery, error) {
+	if err := onlyParams(r, "state", "queue", "signal", "receiver", "error", "min_id", "max_id", "before", "limit", "done"); err != nil {
+		return signalrt.TaskQuery{}, err
+	}
+	v := r.URL.Query()
+	q := signalrt.TaskQuery{
+		State: v.Get("state"), Queue: v.Get("queue"), Signal: v.Get("signal"), Receiver: v.Get("receiver"), ErrorContains: v.Get("error"),
+		Limit: 50,
+	}
+	ids := []struct {
+		name string
+		dst  *int64
+	}{{"min_id", &q.MinID}, {"max_id", &q.MaxID}, {"before", &q.Before}}
+	for _, p := range ids {
+		if s := v.Get(p.name); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || n <= 0 {
+				return q, fmt.Errorf("%s %q: want a task id, a whole number of 1 or more", p.name, s)
+			}
+			*p.dst = n
+		}
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > signalrt.MaxSearchLimit {
+			return q, fmt.Errorf("limit %q: want a whole number from 1 to %d", s, signalrt.MaxSearchLimit)
+		}
+		q.Limit = n
+	}
+	return q, q.Validate()
+}
+
+func (h *Handler) tasks(w http.ResponseWriter, r *http.Request) {
+	q, err := taskQuery(r)
+	if err != nil {
+		h.badRequest(w, r, err.Error())
+		return
+	}
+	tasks, err := signalrt.SearchTasks(r.Context(), h.db, q)
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	p := tasksPage{Query: q, States: signalrt.States, Tasks: tasks}
+	if len(tasks) == q.Limit {
+		next := r.URL.Query()
+		next.Del("done")
+		next.Set("before", strconv.FormatInt(tasks[len(tasks)-1].ID, 10))
+		p.Older = next.Encode()
+	}
+	h.render(w, r, http.StatusOK, "tasks", "tasks", "Tasks", p)
+}
+
+type taskPage struct {
+	Task                            signalrt.Task
+	Payload                         string
+	CanRetry, CanDiscard, CanRunNow bool
+}
+
+// idParam parses the required id parameter.
+func idParam(r *http.Request, v url.Values) (int64, error) {
+	s := v.Get("id")
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("id %q: want a task id, a whole number of 1 or more", s)
+	}
+	return n, nil
+}
+
+func (h *Handler) task(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r, "id", "done"); err != nil {
+		h.badRequest(w, r, err.Error())
+		return
+	}
+	id, err := idParam(r, r.URL.Query())
+	if err != nil {
+		h.badRequest(w, r, err.Error())
+		return
+	}
+	t, err := signalrt.GetTask(r.Context(), h.db, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		h.render(w, r, http.StatusNotFound, "error", "", "Not found", fmt.Sprintf("There is no task %d: it never existed, or it succeeded and was deleted, or it was discarded.", id))
+		return
+	}
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, t.Payload, "", "  ") != nil {
+		pretty.Reset()
+		pretty.Write(t.Payload)
+	}
+	h.render(w, r, http.StatusOK, "task", "tasks", fmt.Sprintf("Task %d", t.ID), taskPage{
+		Task: t, Payload: pretty.String(),
+		CanRetry:   t.State == signalrt.StateDead || t.State == signalrt.StateAvailable,
+		CanDiscard: t.State == signalrt.StateDead,
+		CanRunNow:  t.State == signalrt.StateAvailable && t.RunAt.After(time.Now()),
+	})
+}
+
+type queuePage struct {
+	Queue signalrt.QueueStats
+	Lag   string
+}
+
+func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r, "name", "done"); err != nil {
+		h.badRequest(w, r, err.Error())
+		return
+	}
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		h.badRequest(w, r, "name: want the name of a queue")
+		return
+	}
+	qs, err := signalrt.QueueOverview(r.Context(), h.db)
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	p := queuePage{Queue: signalrt.QueueStats{Queue: name}}
+	for _, q := range qs {
+		if q.Queue == name {
+			p.Queue = q
+		}
+	}
+	p.Lag = lag(p.Queue.Lag)
+	h.render(w, r, http.StatusOK, "queue", "overview", "Queue "+name, p)
+}
+
+// action runs one POSTed action and redirects to the page it was about.
+func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
+	if h.opts.ReadOnly {
+		http.Error(w, "read-only dashboard: actions are off", http.StatusForbidden)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
+	if err := r.ParseForm(); err != nil {
+		h.badRequest(w, r, "the form does not parse: "+err.Error())
+		return
+	}
+	if !checkCSRF(r) {
+		http.Error(w, "forbidden: missing or wrong CSRF token (reload the page and try again)", http.StatusForbidden)
+		return
+	}
+	ctx := r.Context()
+	act := r.PostFormValue("action")
+	switch act {
+	case "retry", "discard", "run-now":
+		id, err := idParam(r, r.PostForm)
+		if err != nil {
+			h.badRequest(w, r, err.Error())
+			return
+		}
+		var n int64
+		switch act {
+		case "retry":
+			n, err = signalrt.Retry(ctx, h.db, id)
+		case "discard":
+			n, err = signalrt.Discard(ctx, h.db, id)
+		default:
+			n, err = signalrt.RunNow(ctx, h.db, id)
+		}
+		if err != nil {
+			h.failed(w, r, err)
+			return
+		}
+		msg := fmt.Sprintf("%s: %d task changed", act, n)
+		if act == "discard" && n == 1 {
+			h.redirect(w, r, "tasks", url.Values{"done": {msg}})
+			return
+		}
+		h.redirect(w, r, "task", url.Values{"id": {strconv.FormatInt(id, 10)}, "done": {msg}})
+	case "pause", "resume":
+		queue := r.PostFormValue("queue")
+		if queue == "" {
+			h.badRequest(w, r, "queue: want the name of a queue")
+			return
+		}
+		var err error
+		if act == "pause" {
+			err = signalrt.PauseQueue(ctx, h.db, queue)
+		} else {
+			_, err = signalrt.ResumeQueue(ctx, h.db, queue)
+		}
+		if err != nil {
+			h.failed(w, r, err)
+			return
+		}
+		h.redirect(w, r, "queue", url.Values{"name": {queue}, "done": {"queue " + queue + ": " + act + "d"}})
+	default:
+		h.badRequest(w, r, fmt.Sprintf("action %q: want one of retry, discard, run-now, pause, resume", act))
+	}
+}
+
+// redirect sends the browser to one of the dashboard's own pages (never to
+// an address taken from the request).
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, page string, v url.Values) {
+	http.Redirect(w, r, base(r)+page+"?"+v.Encode(), http.StatusSeeOther)
+}
+
+// chartMinutes is how many minutes the overview's chart shows.
+const chartMinutes = 60
+
+// chart is the overview's throughput chart: stacked bars per minute,
+// computed here so that the SVG holds nothing but numbers and class names.
+type chart struct {
+	Width, Height int
+	Peak          int64
+	Bars          []bar
+}
+
+type bar struct {
+	Class      string
+	X, Y, W, H float64
+	Title      string
+}
+
+func newChart(since time.Time, points []signalrt.MinuteStats) chart {
+	const width, height, slot = 600, 150, 10
+	type minute struct{ succeeded, failed, dead int64 }
+	per := make([]minute, chartMinutes)
+	for _, p := range points {
+		i := int(p.Minute.Sub(since) / time.Minute)
+		if i < 0 || i >= chartMinutes {
+			continue
+		}
+		per[i].succeeded += p.Succeeded
+		per[i].failed += p.Failed
+		per[i].dead += p.Dead
+	}
+	c := chart{Width: width, Height: height}
+	for _, m := range per {
+		c.Peak = max(c.Peak, m.succeeded+m.failed+m.dead)
+	}
+	if c.Peak == 0 {
+		return c
+	}
+	scale := float64(height-10) / float64(c.Peak)
+	for i, m := range per {
+		y := float64(height)
+		at := since.Add(time.Duration(i) * time.Minute).Format("15:04")
+		for _, part := range []struct {
+			class string
+			n     int64
+		}{{"succeeded", m.succeeded}, {"failed", m.failed}, {"dead", m.dead}} {
+			if part.n == 0 {
+				continue
+			}
+			h := float64(part.n) * scale
+			y -= h
+			c.Bars = append(c.Bars, bar{Class: part.class, X: float64(i * slot), Y: y, W: slot - 1, H: h, Title: fmt.Sprintf("%s: %d %s", at, part.n, part.class)})
+		}
+	}
+	return c
+}
