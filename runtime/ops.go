@@ -126,11 +126,12 @@ func SearchTasks(ctx context.Context, db Executor, q TaskQuery) ([]Task, error) 
 	return tasks, nil
 }
 
-// StateCounts counts tasks by state.
+// StateCounts counts tasks by state. Succeeded tasks are not counted by
+// the ops views (they are deleted as they succeed unless Config.Retention
+// keeps them); [Throughput] says how many succeeded.
 type StateCounts struct {
 	Available int64 `json:"available"`
 	Running   int64 `json:"running"`
-	Succeeded int64 `json:"succeeded"`
 	Dead      int64 `json:"dead"`
 }
 
@@ -140,15 +141,13 @@ func (c *StateCounts) add(state string, n int64) {
 		c.Available += n
 	case StateRunning:
 		c.Running += n
-	case StateSucceeded:
-		c.Succeeded += n
 	case StateDead:
 		c.Dead += n
 	}
 }
 
-// QueueStats describes one queue: its tasks by state, overall and per
-// receiver, how far it lags, and whether it is paused.
+// QueueStats describes one queue: its tasks by state, how far it lags,
+// and whether it is paused.
 type QueueStats struct {
 	Queue string `json:"queue"`
 	StateCounts
@@ -156,8 +155,7 @@ type QueueStats struct {
 	// the next task to run has waited. 0 when none is due.
 	Lag time.Duration `json:"lag_ns"`
 	// PausedAt is when the queue was paused; nil when it runs.
-	PausedAt  *time.Time       `json:"paused_at,omitempty"`
-	Receivers []ReceiverCounts `json:"receivers"`
+	PausedAt *time.Time `json:"paused_at,omitempty"`
 }
 
 // ReceiverCounts counts one receiver's tasks in one queue, by state.
@@ -166,11 +164,14 @@ type ReceiverCounts struct {
 	StateCounts
 }
 
-// QueueOverview returns every queue that has tasks or is paused, in name
-// order, with exact counts (one scan of the task table), lags and pause
-// state.
+// QueueOverview returns every queue that has available, running or dead
+// tasks or is paused, in name order, with exact counts, lags and pause
+// state. Each count reads one partial index (from the index alone for
+// available and dead tasks, once VACUUM has marked the table's pages),
+// not the whole table: on 1,000,000 tasks it takes a few tens of
+// milliseconds.
 func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
-	counts, err := queries.CountByReceiver(ctx, db)
+	counts, err := queries.CountByQueue(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("counting tasks: %w", err)
 	}
@@ -186,18 +187,13 @@ func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
 	get := func(name string) *QueueStats {
 		q := byName[name]
 		if q == nil {
-			q = &QueueStats{Queue: name, Receivers: []ReceiverCounts{}}
+			q = &QueueStats{Queue: name}
 			byName[name] = q
 		}
 		return q
 	}
-	for _, c := range counts { // ordered by queue, receiver, state
-		q := get(c.Queue)
-		q.add(c.State, c.N)
-		if n := len(q.Receivers); n == 0 || q.Receivers[n-1].Receiver != c.Receiver {
-			q.Receivers = append(q.Receivers, ReceiverCounts{Receiver: c.Receiver})
-		}
-		q.Receivers[len(q.Receivers)-1].add(c.State, c.N)
+	for _, c := range counts {
+		get(c.Queue).add(c.State, c.N)
 	}
 	for _, l := range lags {
 		get(l.Queue).Lag = max(l.Now.Sub(l.OldestDue), 0)
@@ -211,6 +207,30 @@ func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
 		out = append(out, *q)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Queue < out[j].Queue })
+	return out, nil
+}
+
+// QueueReceivers returns the available, running and dead tasks of one
+// queue per receiver, by receiver key.
+func QueueReceivers(ctx context.Context, db Executor, queue string) ([]ReceiverCounts, error) {
+	counts, err := queries.CountByReceiver(ctx, db, queue)
+	if err != nil {
+		return nil, fmt.Errorf("counting the tasks of queue %s: %w", queue, err)
+	}
+	byKey := map[string]*ReceiverCounts{}
+	for _, c := range counts {
+		r := byKey[c.Receiver]
+		if r == nil {
+			r = &ReceiverCounts{Receiver: c.Receiver}
+			byKey[c.Receiver] = r
+		}
+		r.add(c.State, c.N)
+	}
+	out := make([]ReceiverCounts, 0, len(byKey))
+	for _, r := range byKey {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Receiver < out[j].Receiver })
 	return out, nil
 }
 

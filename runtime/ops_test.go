@@ -112,7 +112,11 @@ func TestOverviewPauseAndActions(t *testing.T) {
 		{Receiver: "a", StateCounts: signalrt.StateCounts{Available: 6}},
 		{Receiver: "b", StateCounts: signalrt.StateCounts{Available: 3, Dead: 3}},
 	}
-	if diff := cmp.Diff(wantReceivers, qa.Receivers); diff != "" {
+	receivers, err := signalrt.QueueReceivers(ctx, pool, "qa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantReceivers, receivers); diff != "" {
 		t.Errorf("qa receivers (-want +got):\n%s", diff)
 	}
 	if qc.Available != 1 || qc.PausedAt == nil || qc.Lag != 0 {

@@ -314,7 +314,8 @@ const statsMinutes = 5
 // queueReport is one queue of stats -json.
 type queueReport struct {
 	signalrt.QueueStats
-	LagSeconds float64 `json:"lag_seconds"`
+	Receivers  []signalrt.ReceiverCounts `json:"receivers"`
+	LagSeconds float64                   `json:"lag_seconds"`
 	// Throughput is the succeeded, failed and dead counts of the last
 	// minutes, oldest first, per queue; per receiver in Receivers.
 	Throughput         []minuteCounts            `json:"throughput"`
@@ -354,14 +355,18 @@ func stats(ctx context.Context, db *pgxpool.Pool, c *cmd, w io.Writer) error {
 	for _, p := range points {
 		if !seen[p.Queue] {
 			seen[p.Queue] = true
-			qs = append(qs, signalrt.QueueStats{Queue: p.Queue, Receivers: []signalrt.ReceiverCounts{}})
+			qs = append(qs, signalrt.QueueStats{Queue: p.Queue})
 		}
 	}
 	sort.Slice(qs, func(i, j int) bool { return qs[i].Queue < qs[j].Queue })
 	reports := make([]queueReport, len(qs))
 	byQueue := map[string]*queueReport{}
 	for i, q := range qs {
-		reports[i] = queueReport{QueueStats: q, LagSeconds: q.Lag.Seconds(), Throughput: series(), ReceiverThroughput: map[string][]minuteCounts{}}
+		receivers, err := signalrt.QueueReceivers(ctx, db, q.Queue)
+		if err != nil {
+			return err
+		}
+		reports[i] = queueReport{QueueStats: q, Receivers: receivers, LagSeconds: q.Lag.Seconds(), Throughput: series(), ReceiverThroughput: map[string][]minuteCounts{}}
 		byQueue[q.Queue] = &reports[i]
 	}
 	for _, p := range points {

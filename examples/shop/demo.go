@@ -104,6 +104,7 @@ func demo(ctx context.Context, e env, args []string) error {
 	}
 	snap.print(out, *n, rolledBack)
 	fmt.Fprintf(out, "\nLook again with: go run ./examples/shop status -schema %s\n", *schema)
+	fmt.Fprintf(out, "Open the dashboard on it: go run ./cmd/signalctl serve -schema %s (then http://127.0.0.1:8080/)\n", *schema)
 	return nil
 }
 

@@ -204,8 +204,9 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) {
 }
 
 type queuePage struct {
-	Queue signalrt.QueueStats
-	Lag   string
+	Queue     signalrt.QueueStats
+	Receivers []signalrt.ReceiverCounts
+	Lag       string
 }
 
 func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
@@ -230,6 +231,10 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Lag = lag(p.Queue.Lag)
+	if p.Receivers, err = signalrt.QueueReceivers(r.Context(), h.db, name); err != nil {
+		h.failed(w, r, err)
+		return
+	}
 	h.render(w, r, http.StatusOK, "queue", "overview", "Queue "+name, p)
 }
 

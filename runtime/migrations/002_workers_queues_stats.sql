@@ -77,3 +77,9 @@ CREATE TABLE signal_maintenance (
 -- NULL for nearly every task; claims skip a task that the claiming worker's
 -- contract has declined.
 ALTER TABLE signal_task ADD COLUMN declined text[];
+
+-- The ops views: dead tasks counted per queue and receiver from the index
+-- alone, and listed newest first, on a table of millions of tasks. Only
+-- tasks that die write to them.
+CREATE INDEX signal_task_dead_by_queue ON signal_task (queue, receiver) WHERE state = 'dead';
+CREATE INDEX signal_task_dead_by_id ON signal_task (id) WHERE state = 'dead';
