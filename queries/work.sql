@@ -34,7 +34,7 @@ SET state = 'running',
     worker = @worker::text
 FROM claimed
 WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at;
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at, t.headers;
 
 -- name: CompleteTasks :exec
 -- Mark tasks succeeded, batched (Config.Retention > 0 keeps them). Rows are

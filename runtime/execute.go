@@ -52,6 +52,9 @@ type result struct {
 	decode *DecodeError
 	// snooze: the receiver asked to run again after delay (see Snooze).
 	snooze bool
+	// ctx is the attempt's context as the hooks gave it to the receiver
+	// (nil outside an attempt): the worker logs the result with it.
+	ctx context.Context
 }
 
 // timeout returns the task's timeout: its route's, or the worker's.
@@ -72,21 +75,35 @@ func (w *Worker) run(ctx context.Context, t *task) result {
 		return result{dead: true, err: fmt.Errorf("unknown receiver %q (signal %s): claimed by a worker whose dispatch table has no such key", t.Receiver, t.Signal)}
 	}
 	timeout := w.timeout(t)
-	rctx, cancel := context.WithTimeout(context.WithValue(ctx, taskInfoKey{}, TaskInfo{
-		ID: t.ID, Signal: t.Signal, Receiver: t.Receiver, Attempt: int(t.Attempt), MaxAttempts: int(t.MaxAttempts),
-	}), timeout)
-	err := runHandler(rctx, rec.Handle, t.Payload)
-	if err != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
-		err = fmt.Errorf("timed out after %s: %w", timeout, err)
+	info := TaskInfo{ID: t.ID, Signal: t.Signal, Receiver: t.Receiver, Attempt: int(t.Attempt), MaxAttempts: int(t.MaxAttempts)}
+	ctx = context.WithValue(ctx, taskInfoKey{}, info)
+	logCtx := ctx
+	attempt := func(ctx context.Context) error {
+		logCtx = ctx
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		err := runHandler(rctx, rec.Handle, t.Payload)
+		if err != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("timed out after %s: %w", timeout, err)
+		}
+		return err
 	}
-	cancel()
-	if err == nil {
-		return result{}
+	var err error
+	if hs := installed(); hs != nil {
+		err = withAttemptHooks(ctx, hs, AttemptInfo{TaskInfo: info, Queue: t.queue, RunAt: t.RunAt, Headers: decodeHeaders(t.Headers)}, attempt)
+	} else {
+		err = attempt(ctx)
 	}
-	if snooze := (*SnoozeError)(nil); errors.As(err, &snooze) {
-		return result{err: err, snooze: true, delay: snooze.Delay}
+	res := result{ctx: logCtx}
+	switch snooze := (*SnoozeError)(nil); {
+	case err == nil:
+	case errors.As(err, &snooze):
+		res.err, res.snooze, res.delay = err, true, snooze.Delay
+	default:
+		res = w.failed(t, err)
+		res.ctx = logCtx
 	}
-	return w.failed(t, err)
+	return res
 }
 
 // failed is the result of a failed attempt of t: dead after a permanent
@@ -107,13 +124,17 @@ func (w *Worker) recordFailure(ctx context.Context, t *task, res result) {
 		Dead: res.dead, DelaySeconds: res.delay.Seconds(), Error: msg,
 	})
 	log := w.log.With("task", t.ID, "signal", t.Signal, "receiver", t.Receiver, "attempt", t.Attempt, "max_attempts", t.MaxAttempts, "err", msg)
+	logCtx := res.ctx
+	if logCtx == nil {
+		logCtx = ctx
+	}
 	switch {
 	case err != nil:
-		log.Error("recording a failed attempt failed; the task runs again after its lease", "db_err", err)
+		log.ErrorContext(logCtx, "recording a failed attempt failed; the task runs again after its lease", "db_err", err)
 	case res.dead:
-		log.Error("task dead")
+		log.ErrorContext(logCtx, "task dead")
 	default:
-		log.Warn("task failed; will retry", "retry_in", res.delay)
+		log.WarnContext(logCtx, "task failed; will retry", "retry_in", res.delay)
 	}
 }
 

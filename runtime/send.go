@@ -122,7 +122,23 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	if o.delay == 0 && (o.runAt.IsZero() || !o.runAt.After(time.Now())) {
 		arg.Notify = notifyLimit.due(arg.Queues)
 	}
-	if err := queries.InsertTasks(ctx, db, arg); err != nil {
+	insert := func(ctx context.Context) error { return queries.InsertTasks(ctx, db, arg) }
+	if hs := installed(); hs != nil {
+		info := &SendInfo{Signal: signal, Routes: routes}
+		hooked := insert
+		insert = func(ctx context.Context) error {
+			h, err := encodeHeaders(info.Headers)
+			if err != nil {
+				return err
+			}
+			arg.Headers = h
+			return hooked(ctx)
+		}
+		err = withSendHooks(ctx, hs, info, insert)
+	} else {
+		err = insert(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("signal %s: enqueueing %d tasks: %w", signal, len(routes), err)
 	}
 	return nil

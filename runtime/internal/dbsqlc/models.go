@@ -60,6 +60,7 @@ type SignalTask struct {
 	CreatedAt   time.Time
 	FinishedAt  *time.Time
 	Declined    []string
+	Headers     []byte
 }
 
 type SignalWorker struct {

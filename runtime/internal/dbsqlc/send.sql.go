@@ -12,14 +12,15 @@ import (
 
 const insertTasks = `-- name: InsertTasks :exec
 WITH inserted AS (
-    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at)
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers)
     SELECT $2::text,
            unnest($3::text[]),
            unnest($4::text[]),
            unnest($5::integer[]),
            unnest($6::bigint[]),
            CAST($7::text AS jsonb),
-           coalesce($8::timestamptz, now() + make_interval(secs => $9::float8))
+           coalesce($8::timestamptz, now() + make_interval(secs => $9::float8)),
+           CAST($10::text AS jsonb)
     RETURNING 1
 )
 SELECT pg_notify('signal_task', s.nsp || '.' || n.queue)::text
@@ -37,6 +38,7 @@ type InsertTasksParams struct {
 	Payload      string
 	RunAt        *time.Time
 	DelaySeconds float64
+	Headers      *string
 }
 
 // One round trip per send: one row per receiver (the arrays are zipped in
@@ -54,6 +56,7 @@ func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParam
 		arg.Payload,
 		arg.RunAt,
 		arg.DelaySeconds,
+		arg.Headers,
 	)
 	return err
 }

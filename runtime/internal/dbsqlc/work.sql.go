@@ -31,7 +31,7 @@ SET state = 'running',
     worker = $2::text
 FROM claimed
 WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at, t.headers
 `
 
 type ClaimTasksParams struct {
@@ -54,6 +54,7 @@ type ClaimTasksRow struct {
 	MaxAttempts int32
 	TimeoutMs   int64
 	RunAt       time.Time
+	Headers     []byte
 }
 
 // Take up to @max due tasks of one queue, oldest first, skipping rows that
@@ -99,6 +100,7 @@ func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams)
 			&i.MaxAttempts,
 			&i.TimeoutMs,
 			&i.RunAt,
+			&i.Headers,
 		); err != nil {
 			return nil, err
 		}
