@@ -9,7 +9,8 @@ import (
 // TestDependencyDirection keeps the dependencies pointing one way: the
 // runtime (what users link into their programs) imports neither the
 // generator's libraries nor the generator; the generator and its command
-// do not import the runtime (they only write code that does).
+// do not import the runtime (they only write code that does); OpenTelemetry
+// comes in only with package otelsignal, and its SDK only in tests.
 func TestDependencyDirection(t *testing.T) {
 	t.Parallel()
 	deps := func(pkgs ...string) []string {
@@ -27,6 +28,17 @@ func TestDependencyDirection(t *testing.T) {
 		{
 			pkgs:      []string{"github.com/reliablesignals/signals/runtime/..."},
 			forbidden: []string{"golang.org/x/tools", "github.com/dave/jennifer", "github.com/reliablesignals/signals/generator"},
+		},
+		{
+			// A program that does not import otelsignal links no
+			// OpenTelemetry, and only otelsignal's tests link the SDK.
+			pkgs: []string{"github.com/reliablesignals/signals/runtime", "github.com/reliablesignals/signals/runtime/dashboard",
+				"github.com/reliablesignals/signals/cmd/signalctl"},
+			forbidden: []string{"go.opentelemetry.io"},
+		},
+		{
+			pkgs:      []string{"github.com/reliablesignals/signals/runtime/otelsignal"},
+			forbidden: []string{"go.opentelemetry.io/otel/sdk"},
 		},
 		{
 			pkgs:      []string{"github.com/reliablesignals/signals/generator/...", "github.com/reliablesignals/signals/cmd/signalgen"},

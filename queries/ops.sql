@@ -158,3 +158,13 @@ ORDER BY d.id;
 
 -- name: NewestTaskID :one
 SELECT coalesce(max(id), 0)::bigint AS id FROM signal_task;
+
+-- name: QueueGauges :many
+-- Available tasks and lag per queue, in one statement read from the claim
+-- index (for metrics gauges, once per collection).
+SELECT a.queue, count(*)::bigint AS available,
+       coalesce(date_part('epoch', now() - min(a.run_at) FILTER (WHERE a.run_at <= now())), 0)::float8 AS lag_seconds
+FROM signal_task a
+WHERE a.state = 'available'
+GROUP BY a.queue
+ORDER BY a.queue;

@@ -438,3 +438,26 @@ func RunNow(ctx context.Context, db Executor, ids ...int64) (int64, error) {
 	}
 	return int64(len(rows)), nil
 }
+
+// QueueGauge is a queue's available tasks and lag, for metrics.
+type QueueGauge struct {
+	Queue     string
+	Available int64
+	// Lag is the age of the oldest due available task; 0 when none is due.
+	Lag time.Duration
+}
+
+// QueueGauges returns, in one statement that reads the claim index, the
+// available tasks and lag of each queue that has available tasks: what a
+// metrics gauge polls once per collection.
+func QueueGauges(ctx context.Context, db Executor) ([]QueueGauge, error) {
+	rows, err := queries.QueueGauges(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("reading queue gauges: %w", err)
+	}
+	out := make([]QueueGauge, len(rows))
+	for i, r := range rows {
+		out[i] = QueueGauge{Queue: r.Queue, Available: r.Available, Lag: time.Duration(r.LagSeconds * float64(time.Second))}
+	}
+	return out, nil
+}

@@ -1,0 +1,295 @@
+// Package otelsignal instruments reliable signals with OpenTelemetry:
+// traces that follow a signal from its sender's trace to every attempt of
+// every receiver, in whichever process runs it, and metrics of the queue.
+// It uses the OpenTelemetry API only; the program chooses the SDK and the
+// exporters. A program that does not import this package does not link
+// OpenTelemetry: the runtime knows only its own [signalrt.Hooks].
+//
+// Install it once at start-up, in the senders' and in the workers'
+// programs, after the SDK:
+//
+//	otel.SetTracerProvider(tp)   // e.g. an SDK provider with an OTLP exporter
+//	otel.SetTextMapPropagator(propagation.TraceContext{})
+//	otel.SetMeterProvider(mp)
+//	if err := otelsignal.Install(otelsignal.Options{DB: pool}); err != nil { ... }
+//
+// # Spans
+//
+// Names and attributes follow the OpenTelemetry messaging conventions where
+// they fit (messaging.system is "reliable_signals"):
+//
+//   - "send SIGNAL", kind producer, one per send: messaging.operation.type
+//     "send", messaging.destination.name (the signal),
+//     messaging.batch.message_count (the number of receivers, one task
+//     each) and signals.queues. Its context is stored with each task (W3C
+//     trace context, in the task's headers), when the propagator writes
+//     one: without a configured tracer provider nothing is stored.
+//   - "process SIGNAL", kind consumer, one per attempt, a child of the send
+//     span: messaging.operation.type "process", messaging.destination.name,
+//     messaging.message.id (the task id), messaging.consumer.group.name
+//     (the receiver key), signals.queue, signals.attempt,
+//     signals.max_attempts and signals.outcome (succeeded, retry, dead,
+//     snoozed). A failed attempt records its error and has status Error;
+//     signals.permanent marks a permanent error.
+//
+// Every attempt, the first and the retries, is a child of the send span,
+// not a link: the trace of the request that sent the signal then shows the
+// whole fan-out, each receiver's retries included, in one tree, which is
+// what someone asking "why did order 12 get no receipt" wants to see. The
+// price is that a trace whose task retries for hours lasts hours; tracing
+// backends show such traces, and the attempt spans carry their attempt
+// number.
+//
+// # Metrics
+//
+//   - signals.tasks.sent (counter, by signal): tasks enqueued;
+//   - signals.tasks.succeeded, signals.attempts.failed, signals.tasks.dead
+//     (counters, by signal, receiver and queue): attempts by outcome
+//     (failed counts every failed attempt, dead the ones that ended their
+//     task);
+//   - signals.attempt.duration and signals.queue.wait (histograms, seconds,
+//     by signal, receiver and queue): how long an attempt ran, and how
+//     long its task waited from due to start;
+//   - signals.queue.available and signals.queue.lag (observable gauges, by
+//     queue; lag in seconds): with Options.DB set, one query per
+//     collection ([signalrt.QueueGauges]).
+//
+// # Logs
+//
+// [LogHandler] wraps a slog.Handler so that records logged with a context
+// that holds a span carry trace_id and span_id; the worker logs each
+// attempt's result with the attempt's context.
+package otelsignal
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	signalrt "github.com/reliablesignals/signals/runtime"
+)
+
+// instrumentation is the name of the tracer and the meter.
+const instrumentation = "github.com/reliablesignals/signals/runtime/otelsignal"
+
+// Options configure the instrumentation. Zero values take OpenTelemetry's
+// global providers and propagator.
+type Options struct {
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	Propagator     propagation.TextMapPropagator
+	// DB, when set, feeds the queue gauges.
+	DB signalrt.Executor
+}
+
+// Install builds the hooks (see [New]) and installs them for every send and
+// attempt of this process with [signalrt.Use].
+func Install(opts Options) error {
+	h, err := New(opts)
+	if err != nil {
+		return err
+	}
+	signalrt.Use(h)
+	return nil
+}
+
+// instruments are the metrics.
+type instruments struct {
+	sent, succeeded, failed, dead metric.Int64Counter
+	duration, wait                metric.Float64Histogram
+}
+
+// New returns the hooks without installing them.
+func New(opts Options) (signalrt.Hooks, error) {
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = otel.GetTracerProvider()
+	}
+	if opts.MeterProvider == nil {
+		opts.MeterProvider = otel.GetMeterProvider()
+	}
+	if opts.Propagator == nil {
+		opts.Propagator = otel.GetTextMapPropagator()
+	}
+	tracer := opts.TracerProvider.Tracer(instrumentation)
+	meter := opts.MeterProvider.Meter(instrumentation)
+	var in instruments
+	var errs []error
+	counter := func(name, desc string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit("{task}"))
+		errs = append(errs, err)
+		return c
+	}
+	in.sent = counter("signals.tasks.sent", "Tasks enqueued by sends")
+	in.succeeded = counter("signals.tasks.succeeded", "Attempts that succeeded")
+	in.failed = counter("signals.attempts.failed", "Attempts that failed")
+	in.dead = counter("signals.tasks.dead", "Tasks that ended dead")
+	histogram := func(name, desc string) metric.Float64Histogram {
+		h, err := meter.Float64Histogram(name, metric.WithDescription(desc), metric.WithUnit("s"))
+		errs = append(errs, err)
+		return h
+	}
+	in.duration = histogram("signals.attempt.duration", "How long an attempt ran")
+	in.wait = histogram("signals.queue.wait", "How long a task waited from due to the start of an attempt")
+	if opts.DB != nil {
+		errs = append(errs, gauges(meter, opts.DB))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return signalrt.Hooks{}, err
+	}
+	return signalrt.Hooks{
+		Send:    sendHook(tracer, opts.Propagator, in),
+		Attempt: attemptHook(tracer, opts.Propagator, in),
+	}, nil
+}
+
+var systemAttr = attribute.String("messaging.system", "reliable_signals")
+
+func sendHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in instruments) func(context.Context, *signalrt.SendInfo, func(context.Context) error) error {
+	return func(ctx context.Context, info *signalrt.SendInfo, next func(context.Context) error) error {
+		queues := map[string]bool{}
+		for _, r := range info.Routes {
+			q := r.Queue
+			if q == "" {
+				q = signalrt.DefaultQueue
+			}
+			queues[q] = true
+		}
+		qs := make([]string, 0, len(queues))
+		for q := range queues {
+			qs = append(qs, q)
+		}
+		sort.Strings(qs)
+		ctx, span := tracer.Start(ctx, "send "+info.Signal, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+			systemAttr,
+			attribute.String("messaging.operation.name", "send"),
+			attribute.String("messaging.operation.type", "send"),
+			attribute.String("messaging.destination.name", info.Signal),
+			attribute.Int("messaging.batch.message_count", len(info.Routes)),
+			attribute.StringSlice("signals.queues", qs),
+		))
+		defer span.End()
+		carrier := propagation.MapCarrier{}
+		prop.Inject(ctx, carrier)
+		if len(carrier) > 0 {
+			if info.Headers == nil {
+				info.Headers = map[string]string{}
+			}
+			for k, v := range carrier {
+				info.Headers[k] = v
+			}
+		}
+		err := next(ctx)
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+			return err
+		}
+		in.sent.Add(ctx, int64(len(info.Routes)), metric.WithAttributes(attribute.String("signal", info.Signal)))
+		return nil
+	}
+}
+
+func attemptHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in instruments) func(context.Context, signalrt.AttemptInfo, func(context.Context) error) error {
+	return func(ctx context.Context, info signalrt.AttemptInfo, next func(context.Context) error) error {
+		if len(info.Headers) > 0 {
+			ctx = prop.Extract(ctx, propagation.MapCarrier(info.Headers))
+		}
+		ctx, span := tracer.Start(ctx, "process "+info.Signal, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
+			systemAttr,
+			attribute.String("messaging.operation.name", "process"),
+			attribute.String("messaging.operation.type", "process"),
+			attribute.String("messaging.destination.name", info.Signal),
+			attribute.String("messaging.message.id", formatID(info.ID)),
+			attribute.String("messaging.consumer.group.name", info.Receiver),
+			attribute.String("signals.queue", info.Queue),
+			attribute.Int("signals.attempt", info.Attempt),
+			attribute.Int("signals.max_attempts", info.MaxAttempts),
+		))
+		defer span.End()
+		start := time.Now()
+		by := metric.WithAttributes(attribute.String("signal", info.Signal), attribute.String("receiver", info.Receiver), attribute.String("queue", info.Queue))
+		in.wait.Record(ctx, max(start.Sub(info.RunAt), 0).Seconds(), by)
+		err := next(ctx)
+		in.duration.Record(ctx, time.Since(start).Seconds(), by)
+		outcome := signalrt.OutcomeOf(info, err)
+		span.SetAttributes(attribute.String("signals.outcome", string(outcome)))
+		switch outcome {
+		case signalrt.OutcomeSucceeded:
+			in.succeeded.Add(ctx, 1, by)
+		case signalrt.OutcomeSnoozed:
+		default:
+			span.RecordError(err)
+			span.SetStatus(codes.Error, firstLine(err.Error()))
+			if signalrt.IsPermanent(err) {
+				span.SetAttributes(attribute.Bool("signals.permanent", true))
+			}
+			in.failed.Add(ctx, 1, by)
+			if outcome == signalrt.OutcomeDead {
+				in.dead.Add(ctx, 1, by)
+			}
+		}
+		return err
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+func formatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// gauges registers the queue gauges, fed by one query per collection.
+func gauges(meter metric.Meter, db signalrt.Executor) error {
+	available, err := meter.Int64ObservableGauge("signals.queue.available", metric.WithDescription("Available tasks per queue"), metric.WithUnit("{task}"))
+	if err != nil {
+		return err
+	}
+	lag, err := meter.Float64ObservableGauge("signals.queue.lag", metric.WithDescription("Age of the oldest due available task per queue"), metric.WithUnit("s"))
+	if err != nil {
+		return err
+	}
+	_, err = meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		gs, err := signalrt.QueueGauges(ctx, db)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			q := metric.WithAttributes(attribute.String("queue", g.Queue))
+			o.ObserveInt64(available, g.Available, q)
+			o.ObserveFloat64(lag, g.Lag.Seconds(), q)
+		}
+		return nil
+	}, available, lag)
+	return err
+}
+
+// LogHandler wraps h so that records logged with a context that holds a
+// valid span carry trace_id and span_id.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
+type logHandler struct{ slog.Handler }
+
+func (l logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r = r.Clone()
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return l.Handler.Handle(ctx, r)
+}
+
+func (l logHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return logHandler{l.Handler.WithAttrs(as)}
+}
+func (l logHandler) WithGroup(name string) slog.Handler { return logHandler{l.Handler.WithGroup(name)} }
