@@ -28,6 +28,7 @@ type options struct {
 	run         []string      // workload names, canonical spelling
 	n           int           // W1 tasks
 	concurrency []int         // W1 worker slots
+	otel        string        // W1 and W1u: the worker's OpenTelemetry (see otelModes)
 	receivers   []int         // W2 K
 	senders     int           // W2 senders
 	duration    time.Duration // W2, W3 and the pgbench runs
@@ -59,6 +60,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	run := fs.String("run", strings.Join(allWorkloads, ","), "comma-separated workloads to run")
 	fs.IntVar(&o.n, "n", 100_000, "W1: tasks inserted up front and drained")
 	conc := fs.String("c", "16,100", "W1: worker concurrencies, one drain each")
+	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere) or memory (the SDK's in-memory exporter)")
 	recv := fs.String("k", "1,5", "W2: receivers per signal, one run each")
 	fs.IntVar(&o.senders, "senders", 8, "W2: concurrent senders")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of W2, W3 and each timed pgbench run")
@@ -103,6 +105,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	var err error
 	if o.run, err = parseWorkloads(*run); err != nil {
 		return nil, err
+	}
+	if !slices.Contains(otelModes, o.otel) {
+		return nil, fmt.Errorf("-otel %q: want one of %s", o.otel, strings.Join(otelModes, ", "))
 	}
 	if o.concurrency, err = parseInts("c", *conc); err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 			return err
 		}
 		progress(o, "%s: inserted %d tasks in %.1fs; draining in a child process", workload, n+unknown, time.Since(start).Seconds())
-		res, err := drainInChild(ctx, o, s.url, n, c, unknown)
+		res, err := drainInChild(ctx, o, s.url, n, c, unknown, o.otel)
 		if err != nil {
 			return err
 		}
@@ -65,6 +65,9 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 		}
 		if unknown > 0 {
 			l.add("unknown_at_head", unknown)
+		}
+		if o.otel != "off" {
+			l.add("otel", o.otel)
 		}
 		for _, k := range []string{"seconds", "tasks_per_s", "peak_rss_mib"} {
 			l.add(k, res[k])
@@ -111,7 +114,7 @@ func fill(ctx context.Context, s *scratch, n, unknown int) error {
 
 // drainInChild runs the drain in a child process of this binary and returns
 // the fields of its result line.
-func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int) (map[string]string, error) {
+func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int, otelMode string) (map[string]string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -120,7 +123,7 @@ func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int
 	if d, ok := ctx.Deadline(); ok {
 		bound = time.Until(d) - 5*time.Second // report before the parent kills
 	}
-	cmd := exec.CommandContext(ctx, exe, childDrainCmd, "-db", url, "-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-unknown", strconv.Itoa(unknown), "-timeout", bound.String())
+	cmd := exec.CommandContext(ctx, exe, childDrainCmd, "-db", url, "-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-unknown", strconv.Itoa(unknown), "-otel", otelMode, "-timeout", bound.String())
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = o.stderr
@@ -153,6 +156,7 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	n := fs.Int("n", 0, "tasks to wait for")
 	c := fs.Int("c", 0, "worker concurrency (0: default)")
 	unknown := fs.Int("unknown", 0, "tasks of a receiver the worker does not know, left available")
+	otelMode := fs.String("otel", "off", "the worker's OpenTelemetry: "+strings.Join(otelModes, ", "))
 	timeout := fs.Duration("timeout", 10*time.Minute, "bound")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -160,6 +164,10 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := installOTel(*otelMode); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	res, err := drain(ctx, *url, *n, *c, *unknown, log)
 	l := newLine("drain")
 	if err != nil {

@@ -68,6 +68,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -108,6 +109,24 @@ func Install(opts Options) error {
 type instruments struct {
 	sent, succeeded, failed, dead metric.Int64Counter
 	duration, wait                metric.Float64Histogram
+	attempts                      attrCache
+}
+
+// attrCache keeps the metric attributes of each signal, receiver and queue:
+// building an attribute set on every attempt costs more than the
+// measurement itself.
+type attrCache struct{ m sync.Map }
+
+type attrKey struct{ signal, receiver, queue string }
+
+func (c *attrCache) of(info signalrt.AttemptInfo) metric.MeasurementOption {
+	k := attrKey{info.Signal, info.Receiver, info.Queue}
+	if o, ok := c.m.Load(k); ok {
+		return o.(metric.MeasurementOption)
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(attribute.String("signal", k.signal), attribute.String("receiver", k.receiver), attribute.String("queue", k.queue)))
+	c.m.Store(k, o)
+	return o
 }
 
 // New returns the hooks without installing them.
@@ -123,7 +142,7 @@ func New(opts Options) (signalrt.Hooks, error) {
 	}
 	tracer := opts.TracerProvider.Tracer(instrumentation)
 	meter := opts.MeterProvider.Meter(instrumentation)
-	var in instruments
+	in := &instruments{}
 	var errs []error
 	counter := func(name, desc string) metric.Int64Counter {
 		c, err := meter.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit("{task}"))
@@ -155,7 +174,7 @@ func New(opts Options) (signalrt.Hooks, error) {
 
 var systemAttr = attribute.String("messaging.system", "reliable_signals")
 
-func sendHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in instruments) func(context.Context, *signalrt.SendInfo, func(context.Context) error) error {
+func sendHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in *instruments) func(context.Context, *signalrt.SendInfo, func(context.Context) error) error {
 	return func(ctx context.Context, info *signalrt.SendInfo, next func(context.Context) error) error {
 		queues := map[string]bool{}
 		for _, r := range info.Routes {
@@ -200,7 +219,7 @@ func sendHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in instru
 	}
 }
 
-func attemptHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in instruments) func(context.Context, signalrt.AttemptInfo, func(context.Context) error) error {
+func attemptHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in *instruments) func(context.Context, signalrt.AttemptInfo, func(context.Context) error) error {
 	return func(ctx context.Context, info signalrt.AttemptInfo, next func(context.Context) error) error {
 		if len(info.Headers) > 0 {
 			ctx = prop.Extract(ctx, propagation.MapCarrier(info.Headers))
@@ -218,7 +237,7 @@ func attemptHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in ins
 		))
 		defer span.End()
 		start := time.Now()
-		by := metric.WithAttributes(attribute.String("signal", info.Signal), attribute.String("receiver", info.Receiver), attribute.String("queue", info.Queue))
+		by := in.attempts.of(info)
 		in.wait.Record(ctx, max(start.Sub(info.RunAt), 0).Seconds(), by)
 		err := next(ctx)
 		in.duration.Record(ctx, time.Since(start).Seconds(), by)

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/reliablesignals/signals/runtime/otelsignal"
+)
+
+// otelModes are the values of -otel: the worker's OpenTelemetry in W1.
+var otelModes = []string{"off", "noop", "memory"}
+
+// installOTel installs otelsignal in the drain child: with an SDK tracer
+// provider whose batch exporter discards the spans (noop), or that keeps
+// every span in memory (memory), and an SDK meter provider with a manual
+// reader. The SDK is linked here, in the benchmark command, and in tests:
+// never in the library.
+func installOTel(mode string) error {
+	var tp *sdktrace.TracerProvider
+	switch mode {
+	case "off":
+		return nil
+	case "noop":
+		tp = sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	case "memory":
+		tp = sdktrace.NewTracerProvider(sdktrace.WithSyncer(tracetest.NewInMemoryExporter()))
+	default:
+		return fmt.Errorf("-otel %q: want one of off, noop, memory", mode)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	return otelsignal.Install(otelsignal.Options{TracerProvider: tp, MeterProvider: mp, Propagator: propagation.TraceContext{}})
+}
