@@ -137,8 +137,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestOneTraceFromSenderToEveryAttempt sends a signal with 3 receivers under
 // an HTTP-like server span; a worker in another process runs them, one
@@ -354,4 +358,3 @@ func sumOf(rm metricdata.ResourceMetrics, name, key, value string) float64 {
 	}
 	return total
 }
-
