@@ -276,8 +276,9 @@ func TestRegistryPauseAndStats(t *testing.T) {
 	cfg := fastConfig()
 	cfg.Name = "registered"
 	_, stop := startWorker(t, pool, table, cfg)
-	waitFor(t, "the worker's row", func() bool {
-		return queryInt(t, pool, "SELECT count(*) FROM signal_worker WHERE name = 'registered' AND queues = '{default}' AND expires_at > now()") == 1
+	waitFor(t, "the worker's rows", func() bool {
+		return queryInt(t, pool, "SELECT count(*) FROM signal_worker WHERE name = 'registered' AND queues = '{default}' AND expires_at > now()") == 1 &&
+			queryInt(t, pool, "SELECT count(*) FROM signal_receiver") == 2
 	})
 	if got := queryText(t, pool, "SELECT receivers::text FROM signal_worker"); got != `{"ok": {"queue": "default", "signal": "test", "contract": "sha256:abc"}, "fails": {"queue": "default", "signal": "test", "contract": ""}}` {
 		t.Errorf("signal_worker.receivers = %s", got)

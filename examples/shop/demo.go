@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	signalrt "github.com/reliablesignals/signals/runtime"
 
 	"github.com/reliablesignals/signals/examples/shop/shipping"
@@ -31,8 +32,16 @@ func demo(ctx context.Context, e env, args []string) error {
 	every := fs.Int("rollback-every", 10, "every `N`th order rolls back (0: none)")
 	timeout := fs.Duration("timeout", time.Minute, "give up if the worker has not finished by then")
 	verbose := fs.Bool("v", false, "show the worker's log")
+	traced := fs.Bool("trace", false, "trace every send and attempt with OpenTelemetry (in memory) and print each order's trace")
 	if err := parse(fs, args, schema); err != nil {
 		return err
+	}
+	var spans *tracetest.InMemoryExporter
+	if *traced {
+		var err error
+		if spans, err = installTracing(); err != nil {
+			return err
+		}
 	}
 	if *schema == "public" {
 		fmt.Fprintln(e.stderr, "shop demo: -schema public: the demo drops and recreates its schema; choose another one")
@@ -103,6 +112,11 @@ func demo(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	snap.print(out, *n, rolledBack)
+	if spans != nil {
+		fmt.Fprintln(out, "\n4. Each order's trace: its order_placed send, every attempt of every receiver,")
+		fmt.Fprintln(out, "   the signals those receivers sent, and their receivers' attempts.")
+		printTraces(out, spans.GetSpans())
+	}
 	fmt.Fprintf(out, "\nLook again with: go run ./examples/shop status -schema %s\n", *schema)
 	fmt.Fprintf(out, "Open the dashboard on it: go run ./cmd/signalctl serve -schema %s (then http://127.0.0.1:8080/)\n", *schema)
 	return nil
