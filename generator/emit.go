@@ -405,6 +405,7 @@ func (g *gen) assertion(r *receiver) jen.Code {
 //
 //	{
 //		Key: "example.com/shop/mail.Mailer.SendReceipt", Signal: "payment_process_completed", Queue: "default",
+//		Contract: "sha256:0123456789abcdef",
 //		Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 //			return mailer.SendReceipt(ctx, p.OrderID, p.Email)
 //		}),
@@ -427,6 +428,7 @@ func (g *gen) entry(r *receiver, params map[*binding]string) jen.Code {
 		jen.Id("Key").Op(":").Lit(r.key),
 		jen.Id("Signal").Op(":").Lit(s.name),
 		jen.Id("Queue").Op(":").Lit(r.queueName()),
+		jen.Id("Contract").Op(":").Lit(s.contract),
 		jen.Id("Handle").Op(":").Add(handle),
 	)
 }

@@ -77,6 +77,7 @@ func Generate(ctx context.Context, cfg Config) ([]File, []Diagnostic, error) {
 	if len(ds) > 0 || len(ext) > 0 {
 		return nil, prog.diagnostics(ds, ext), nil
 	}
+	m.setContracts()
 	files, ds, err := emit(prog, m)
 	if err != nil {
 		return nil, nil, err
