@@ -125,7 +125,7 @@ func (c *shaper) of(t types.Type) *shape {
 		defer delete(c.inside, t)
 		return c.of(t.Underlying())
 	case *types.Basic:
-		return &shape{kind: t.Name()}
+		return &shape{kind: basicName(t)}
 	case *types.Pointer:
 		return &shape{kind: kPtr, elem: c.of(t.Elem())}
 	case *types.Slice:
@@ -144,7 +144,7 @@ func (c *shaper) of(t types.Type) *shape {
 		key := t.Key()
 		var ks *shape
 		if b, ok := key.Underlying().(*types.Basic); ok && !decodesItself(key) {
-			ks = &shape{kind: b.Name()}
+			ks = &shape{kind: basicName(b)}
 		} else {
 			ks = c.of(key)
 		}
@@ -155,6 +155,10 @@ func (c *shaper) of(t types.Type) *shape {
 	// The JSON check rejects everything else before contracts are made.
 	return &shape{kind: kOpaque, name: types.TypeString(t, nil)}
 }
+
+// basicName is the name of a basic kind, byte and rune written as uint8
+// and int32.
+func basicName(b *types.Basic) string { return types.Typ[b.Kind()].Name() }
 
 // qualifiedName is path.Name of a named type, with its type arguments.
 func qualifiedName(t *types.Named) string {

@@ -29,7 +29,10 @@
 //	-dispatch DIR   directory of the generated dispatch package
 //	                (default: signals/dispatch in the main module's root)
 //	-tags LIST      comma-separated build tags used to load the packages
-//	-v              list the files written and removed
+//	-accept-breaking  record a new payload contract even when it breaks
+//	                tasks already queued, and print what it accepted
+//	-v              list the files written and removed, and the compatible
+//	                changes of the payload contract
 //
 // Exit status: 0 success (with -check: up to date); 1 errors in the input,
 // printed as file:line:col: message (with -check: stale); 2 usage errors
@@ -76,7 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	signalsDir := fs.String("signals", "", "`dir`ectory of the generated package of implicit signals (default: signals in the module root)")
 	dispatchDir := fs.String("dispatch", "", "`dir`ectory of the generated dispatch package (default: signals/dispatch in the module root)")
 	tags := fs.String("tags", "", "comma-separated build `tags` used to load the packages")
-	verbose := fs.Bool("v", false, "list the files written and removed")
+	verbose := fs.Bool("v", false, "list the files written and removed, and the compatible contract changes")
+	acceptBreaking := fs.Bool("accept-breaking", false, "record a payload contract that breaks tasks already queued, and print what was accepted")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -108,7 +112,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Patterns:    fs.Args(),
 		SignalsDir:  *signalsDir,
 		DispatchDir: *dispatchDir,
+
+		AcceptBreaking: *acceptBreaking,
 	}
+	var changes []generator.Change
+	cfg.Changes = func(cs []generator.Change) { changes = cs }
 	if *tags != "" {
 		cfg.Tags = strings.Split(*tags, ",")
 	}
@@ -139,6 +147,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	}
+	for _, c := range changes {
+		switch {
+		case c.Breaking:
+			fmt.Fprintf(stderr, "%s (accepted)\n", c.String())
+		case *verbose:
+			fmt.Fprintf(stderr, "%s (compatible)\n", c.String())
+		}
 	}
 	changed, err := generator.Write(files)
 	if err != nil {

@@ -222,14 +222,18 @@ func TestGenerateCheckRemove(t *testing.T) {
 		t.Fatalf("regenerate: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 
-	// Without directives, our files go.
+	// Without directives, our files go; removing a signal that had
+	// receivers breaks their queued tasks, so it must be accepted.
 	write(t, filepath.Join(dir, "a/a.go"), "package a\n")
 	write(t, filepath.Join(dir, "b/b.go"), "package b\n")
-	r = signalgen(t, dir, "-check")
-	if r.code != 1 || !strings.Contains(r.stdout, "--- a/signals/signals_gen.go\n+++ /dev/null\n") || !strings.Contains(r.stdout, "--- a/signals/dispatch/dispatch_gen.go\n+++ /dev/null\n") {
-		t.Errorf("-check without directives: exit %d, stdout:\n%s\nwant exit 1 and the removal of both files", r.code, r.stdout)
+	if r = signalgen(t, dir, "-check"); r.code != 2 || !strings.Contains(r.stderr, "signals/dispatch/signals.lock:7:1: signal order.placed is gone, but receiver example.com/m/a.Ship and example.com/m/b.Mail had tasks of it") {
+		t.Errorf("-check without directives: exit %d, stderr:\n%s\nwant exit 2 and the removed signal", r.code, r.stderr)
 	}
-	if r = signalgen(t, dir); r.code != 0 {
+	r = signalgen(t, dir, "-check", "-accept-breaking")
+	if r.code != 1 || !strings.Contains(r.stdout, "--- a/signals/signals_gen.go\n+++ /dev/null\n") || !strings.Contains(r.stdout, "--- a/signals/dispatch/dispatch_gen.go\n+++ /dev/null\n") || !strings.Contains(r.stdout, "--- a/signals/dispatch/signals.lock\n+++ /dev/null\n") {
+		t.Errorf("-check -accept-breaking without directives: exit %d, stdout:\n%s\nwant exit 1 and the removal of the three files", r.code, r.stdout)
+	}
+	if r = signalgen(t, dir, "-accept-breaking"); r.code != 0 {
 		t.Fatalf("generate without directives: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	want := map[string]bool{"go.mod": true, "a/a.go": true, "b/b.go": true}
@@ -394,5 +398,43 @@ func TestPartialPatterns(t *testing.T) {
 	// A part of the module with its own signals and dispatch packages.
 	if r = signalgen(t, dir, "-signals", "a/sig", "-dispatch", "a/disp", "./a/..."); r.code != 0 {
 		t.Errorf("signalgen -signals a/sig -dispatch a/disp ./a/...: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestBreakingChange changes a payload field's type: signalgen refuses it
+// at the field's position, writes nothing, and records it only with
+// -accept-breaking, saying what it accepted.
+func TestBreakingChange(t *testing.T) {
+	dir := module(t, map[string]string{"a/a.go": receiverA})
+	if r := signalgen(t, dir); r.code != 0 {
+		t.Fatalf("first run: exit %d\n%s", r.code, r.stderr)
+	}
+	lock := filepath.Join(dir, "signals", "dispatch", "signals.lock")
+	before, err := os.ReadFile(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "a/a.go"), strings.Replace(receiverA, "orderID int64", "orderID string", 1))
+	r := signalgen(t, dir)
+	want := `a/a.go:8:32: payload of signal order.placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (-accept-breaking records this change)`
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("breaking change: exit %d, stderr:\n%s\nwant exit 1 and %s", r.code, r.stderr, want)
+	}
+	if after, _ := os.ReadFile(lock); !bytes.Equal(before, after) {
+		t.Fatal("the contract file changed although the change was refused")
+	}
+	if r := signalgen(t, dir, "-check"); r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("-check: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	r = signalgen(t, dir, "-accept-breaking")
+	if r.code != 0 || !strings.Contains(r.stderr, `field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (accepted)`) {
+		t.Fatalf("-accept-breaking: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	after, _ := os.ReadFile(lock)
+	if !strings.Contains(string(after), `"order_id" string`) {
+		t.Fatalf("the contract file does not record the new type:\n%s", after)
+	}
+	if r := signalgen(t, dir); r.code != 0 || r.stderr != "" {
+		t.Fatalf("run after accepting: exit %d\n%s", r.code, r.stderr)
 	}
 }

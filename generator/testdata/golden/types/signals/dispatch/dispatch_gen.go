@@ -77,7 +77,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Key:      "example.com/types/hooks.Handler.OnCustomer",
 			Signal:   "customer.updated",
 			Queue:    "default",
-			Contract: "sha256:7b74091299f6154f",
+			Contract: "sha256:d522a380226fe66d",
 			Handle: signalrt.Typed(func(ctx context.Context, p events2.CustomerUpdatedPayload) error {
 				return hooksHandler.OnCustomer(ctx, p.Customer, p.Before, p.At)
 			}),
@@ -86,7 +86,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Key:      "example.com/types/hooks.Index",
 			Signal:   "customer.updated",
 			Queue:    "search",
-			Contract: "sha256:7b74091299f6154f",
+			Contract: "sha256:d522a380226fe66d",
 			Handle: signalrt.Typed(func(ctx context.Context, p events2.CustomerUpdatedPayload) error {
 				return hooks.Index(ctx, p.ID, p.Tags, p.Page, p.Counts, p.HTTPURL)
 			}),
