@@ -409,6 +409,7 @@ func (g *gen) assertion(r *receiver) jen.Code {
 //		Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 //			return mailer.SendReceipt(ctx, p.OrderID, p.Email)
 //		}),
+//		Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 //	}
 func (g *gen) entry(r *receiver, params map[*binding]string) jen.Code {
 	s := r.signal
@@ -430,6 +431,7 @@ func (g *gen) entry(r *receiver, params map[*binding]string) jen.Code {
 		jen.Id("Queue").Op(":").Lit(r.queueName()),
 		jen.Id("Contract").Op(":").Lit(s.contract),
 		jen.Id("Handle").Op(":").Add(handle),
+		jen.Id("Decode").Op(":").Add(g.rt("DecodeAs")).Types(payload),
 	)
 }
 

@@ -47,6 +47,7 @@ func Table(mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p orders.OrderPlacedPayload) error {
 				return mailer.SendOrderConfirmation(ctx, p.OrderID, p.Email)
 			}),
+			Decode: signalrt.DecodeAs[orders.OrderPlacedPayload],
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendReceipt",
@@ -56,6 +57,7 @@ func Table(mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return mailer.SendReceipt(ctx, p.OrderID, p.Email, p.AmountCents)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendShippingNotice",
@@ -65,6 +67,7 @@ func Table(mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.ShipmentCreatedPayload) error {
 				return mailer.SendShippingNotice(ctx, p.OrderID, p.Email, p.TrackingNumber)
 			}),
+			Decode: signalrt.DecodeAs[signals.ShipmentCreatedPayload],
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/orders.MarkPaid",
@@ -74,6 +77,7 @@ func Table(mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return orders.MarkPaid(ctx, p.OrderID)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/orders.MarkShipped",
@@ -83,6 +87,7 @@ func Table(mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.ShipmentCreatedPayload) error {
 				return orders.MarkShipped(ctx, p.OrderID, p.TrackingNumber)
 			}),
+			Decode: signalrt.DecodeAs[signals.ShipmentCreatedPayload],
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/shipping.ReserveStock",
@@ -92,6 +97,7 @@ func Table(mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return shipping.ReserveStock(ctx, p.OrderID, p.Email, p.Lines)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
 			Key:      "payments.capture",
@@ -101,6 +107,7 @@ func Table(mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p orders.OrderPlacedPayload) error {
 				return payments.Capture(ctx, p.OrderID, p.Email, p.Lines, p.TotalCents)
 			}),
+			Decode: signalrt.DecodeAs[orders.OrderPlacedPayload],
 		},
 	}
 }

@@ -50,6 +50,7 @@ func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return log.Payment(ctx, p.OrderID)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
 			Key:      "example.com/shop/audit.Log.Refund",
@@ -59,6 +60,7 @@ func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentRefundedPayload) error {
 				return log.Refund(ctx, p.Amount, p.OrderID)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentRefundedPayload],
 		},
 		{
 			Key:      "example.com/shop/crm.AddContact",
@@ -68,6 +70,7 @@ func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.UserSignedUpPayload) error {
 				return crm.AddContact(ctx, p.Email, p.SignedUpAt)
 			}),
+			Decode: signalrt.DecodeAs[signals.UserSignedUpPayload],
 		},
 		{
 			Key:      "example.com/shop/mail.Mailer.SendReceipt",
@@ -77,6 +80,7 @@ func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return mailer.SendReceipt(ctx, p.OrderID, p.Email)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
 			Key:      "example.com/shop/mail.Mailer.Welcome",
@@ -86,6 +90,7 @@ func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.UserSignedUpPayload) error {
 				return mailer.Welcome(ctx, p.UserID, p.Email)
 			}),
+			Decode: signalrt.DecodeAs[signals.UserSignedUpPayload],
 		},
 		{
 			Key:      "example.com/shop/shipping.ReserveStock",
@@ -95,6 +100,7 @@ func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table {
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return shipping.ReserveStock(ctx, p.OrderID, p.Lines)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 	}
 }

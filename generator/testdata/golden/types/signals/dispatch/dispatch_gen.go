@@ -54,6 +54,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.InventoryCountedPayload) error {
 				return auditHandler.OnCount(ctx, p.Warehouse, p.Levels)
 			}),
+			Decode: signalrt.DecodeAs[signals.InventoryCountedPayload],
 		},
 		{
 			Key:      "example.com/types/app/jobs.Store",
@@ -63,6 +64,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Handle: signalrt.Typed(func(ctx context.Context, p events.AppTokenIssuedPayload) error {
 				return jobs.Store(ctx, p.Tok, p.User)
 			}),
+			Decode: signalrt.DecodeAs[events.AppTokenIssuedPayload],
 		},
 		{
 			Key:      "example.com/types/hooks.Count",
@@ -72,6 +74,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.InventoryCountedPayload) error {
 				return hooks.Count(ctx, p.Warehouse, p.Levels, p.At, p.Meta, p.Window, p.Labels, p.Trace)
 			}),
+			Decode: signalrt.DecodeAs[signals.InventoryCountedPayload],
 		},
 		{
 			Key:      "example.com/types/hooks.Handler.OnCustomer",
@@ -81,6 +84,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Handle: signalrt.Typed(func(ctx context.Context, p events2.CustomerUpdatedPayload) error {
 				return hooksHandler.OnCustomer(ctx, p.Customer, p.Before, p.At)
 			}),
+			Decode: signalrt.DecodeAs[events2.CustomerUpdatedPayload],
 		},
 		{
 			Key:      "example.com/types/hooks.Index",
@@ -90,6 +94,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Handle: signalrt.Typed(func(ctx context.Context, p events2.CustomerUpdatedPayload) error {
 				return hooks.Index(ctx, p.ID, p.Tags, p.Page, p.Counts, p.HTTPURL)
 			}),
+			Decode: signalrt.DecodeAs[events2.CustomerUpdatedPayload],
 		},
 		{
 			Key:      "example.com/types/hooks.Model.Beat",
@@ -99,6 +104,7 @@ func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.HeartbeatPayload) error {
 				return hooksModel.Beat(ctx)
 			}),
+			Decode: signalrt.DecodeAs[signals.HeartbeatPayload],
 		},
 	}
 }
