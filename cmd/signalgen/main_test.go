@@ -438,3 +438,62 @@ func TestBreakingChange(t *testing.T) {
 		t.Fatalf("run after accepting: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestGraph draws a module whose receivers send each other's signals in a
+// loop, and a signal that nothing sends: the loop is reported on stderr,
+// the unsent signal marked.
+func TestGraph(t *testing.T) {
+	t.Parallel()
+	dir := module(t, map[string]string{
+		"a/a.go": `package a
+
+import (
+	"context"
+
+	"example.com/m/signals"
+)
+
+// Ping answers pong with ping.
+//
+//signal:receiver ping
+func Ping(ctx context.Context, n int) error { return signals.SendPong(ctx, nil, signals.PongPayload{N: n}) }
+
+// Pong answers ping with pong.
+//
+//signal:receiver pong
+func Pong(ctx context.Context, n int) error { return signals.SendPing(ctx, nil, signals.PingPayload{N: n}) }
+
+// Lonely receives a signal that nothing sends.
+//
+//signal:receiver lonely queue=q attempts=3
+func Lonely(ctx context.Context, n int) error { return nil }
+`,
+		"signals/doc.go": "// Package signals holds the generated senders.\npackage signals\n",
+	})
+	r := signalgen(t, dir, "-graph")
+	if r.code != 0 {
+		t.Fatalf("-graph: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		`s0(["lonely<br/>(sent nowhere)"])`,
+		`class s0 unsent`,
+		`r0["a.Lonely<br/>example.com/m/a<br/>queue q, 3 attempts"]`,
+		"s0 -.-> r0",
+		"r1 -- sends --> s2", // Ping sends pong
+		"r2 -- sends --> s1", // Pong sends ping
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("graph lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if want := "signalgen: cycle: ping -> pong -> ping\n"; r.stderr != want {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
+	}
+	r = signalgen(t, dir, "-graph=dot")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "digraph signals {") || !strings.Contains(r.stdout, "s0 -> r0 [style=dashed];") {
+		t.Errorf("-graph=dot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := signalgen(t, dir, "-graph=svg"); r.code != 2 || !strings.Contains(r.stderr, `unknown graph format "svg"; valid formats are dot and mermaid`) {
+		t.Errorf("-graph=svg: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -42,7 +42,7 @@
 // generate after changing a //signal: directive.
 package main
 
-//go:generate go run github.com/reliablesignals/signals/cmd/signalgen -signals ./signals -dispatch ./signals/dispatch ./...
+//go:generate go run github.com/reliablesignals/signals/cmd/signalgen -signals ./signals -dispatch ./signals/dispatch -graph-into README.md ./...
 
 import (
 	"context"
