@@ -233,49 +233,91 @@ func (r *receiver) label() []string {
 	return append(lines, "queue "+r.queueName()+", "+attempts)
 }
 
-// mermaid renders the graph as a Mermaid flowchart.
-//
-//	flowchart LR
-//	  p0["example.com/shop/orders"] -- sends --> s0(["order_placed"])
-//	  s0 --> r0["payments.Capture<br/>queue default, 25 attempts (default)"]
-func (g *signalGraph) mermaid() []byte {
-	var b bytes.Buffer
-	b.WriteString("flowchart LR\n")
+// node is a box of the drawn graph.
+type node struct {
+	id     string
+	kind   string   // "signal", "package" or "receiver"
+	label  []string // lines
+	dashed bool     // a signal that nothing sends
+}
+
+// edge is an arrow of the drawn graph: a send, or a signal to a receiver.
+type edge struct {
+	from, to string
+	sends    bool
+	dashed   bool // to a receiver of a signal that nothing sends
+}
+
+// layout lists the nodes and edges to draw, in a fixed order: signals
+// s0.., sending packages p0.., receivers r0.., then the sends and the
+// deliveries.
+func (g *signalGraph) layout() ([]node, []edge) {
 	sigID, recvID, pkgID := g.ids()
-	for i, s := range g.m.signals {
-		label := s.name
-		if !g.sent(s) {
-			label += "<br/>(sent nowhere)"
+	var nodes []node
+	for _, s := range g.m.signals {
+		n := node{id: sigID[s], kind: "signal", label: []string{s.name}, dashed: !g.sent(s)}
+		if n.dashed {
+			n.label = append(n.label, "(sent nowhere)")
 		}
-		fmt.Fprintf(&b, "  %s([\"%s\"])\n", sigID[s], mermaidText(label))
-		if !g.sent(s) {
-			fmt.Fprintf(&b, "  class %s unsent\n", sigID[s])
-		}
-		_ = i
+		nodes = append(nodes, n)
 	}
 	for _, p := range sortedKeys(pkgID) {
-		fmt.Fprintf(&b, "  %s[\"package %s\"]\n", pkgID[p], mermaidText(p))
+		nodes = append(nodes, node{id: pkgID[p], kind: "package", label: []string{"package " + p}})
 	}
 	for _, s := range g.m.signals {
 		for _, r := range s.receivers {
-			fmt.Fprintf(&b, "  %s[\"%s\"]\n", recvID[r], mermaidText(strings.Join(r.label(), "<br/>")))
+			nodes = append(nodes, node{id: recvID[r], kind: "receiver", label: r.label()})
 		}
 	}
+	var edges []edge
 	for _, sd := range g.sends {
 		from := pkgID[sd.pkg]
 		if sd.recv != nil {
 			from = recvID[sd.recv]
 		}
-		fmt.Fprintf(&b, "  %s -- sends --> %s\n", from, sigID[sd.signal])
+		edges = append(edges, edge{from: from, to: sigID[sd.signal], sends: true})
 	}
 	for _, s := range g.m.signals {
+		for _, r := range s.receivers {
+			edges = append(edges, edge{from: sigID[s], to: recvID[r], dashed: !g.sent(s)})
+		}
+	}
+	return nodes, edges
+}
+
+// mermaid renders the graph as a Mermaid flowchart.
+//
+//	flowchart LR
+//	  s0(["order_placed"])
+//	  p0["package example.com/shop/orders"]
+//	  r0["payments.Capture<br/>example.com/shop/payments<br/>queue default, 25 attempts (default)"]
+//	  p0 -- sends --> s0
+//	  s0 --> r0
+func (g *signalGraph) mermaid() []byte {
+	var b bytes.Buffer
+	b.WriteString("flowchart LR\n")
+	nodes, edges := g.layout()
+	for _, n := range nodes {
+		text := mermaidText(strings.Join(n.label, "<br/>"))
+		switch n.kind {
+		case "signal":
+			fmt.Fprintf(&b, "  %s([\"%s\"])\n", n.id, text)
+		default:
+			fmt.Fprintf(&b, "  %s[\"%s\"]\n", n.id, text)
+		}
+		if n.dashed {
+			fmt.Fprintf(&b, "  class %s unsent\n", n.id)
+		}
+	}
+	for _, e := range edges {
 		arrow := "-->"
-		if !g.sent(s) {
+		switch {
+		case e.sends:
+			arrow = "-- sends -->"
+		case e.dashed:
 			arrow = "-.->"
 		}
-		for _, r := range s.receivers {
-			fmt.Fprintf(&b, "  %s %s %s\n", sigID[s], arrow, recvID[r])
-		}
+		fmt.Fprintf(&b, "  %s %s %s\n", e.from, arrow, e.to)
 	}
 	b.WriteString("  classDef unsent stroke-dasharray: 5 5\n")
 	return b.Bytes()
@@ -314,39 +356,24 @@ func (g *signalGraph) ids() (map[*signal]string, map[*receiver]string, map[strin
 func (g *signalGraph) dot() []byte {
 	var b bytes.Buffer
 	b.WriteString("digraph signals {\n  rankdir=LR;\n")
-	sigID, recvID, pkgID := g.ids()
-	for _, s := range g.m.signals {
-		attrs := ""
-		label := s.name
-		if !g.sent(s) {
-			label += "\n(sent nowhere)"
-			attrs = ", style=dashed"
-		}
-		fmt.Fprintf(&b, "  %s [shape=ellipse, label=%q%s];\n", sigID[s], label, attrs)
-	}
-	for _, p := range sortedKeys(pkgID) {
-		fmt.Fprintf(&b, "  %s [shape=folder, label=%q];\n", pkgID[p], "package "+p)
-	}
-	for _, s := range g.m.signals {
-		for _, r := range s.receivers {
-			fmt.Fprintf(&b, "  %s [shape=box, label=%q];\n", recvID[r], strings.Join(r.label(), "\n"))
-		}
-	}
-	for _, sd := range g.sends {
-		from := pkgID[sd.pkg]
-		if sd.recv != nil {
-			from = recvID[sd.recv]
-		}
-		fmt.Fprintf(&b, "  %s -> %s [label=\"sends\"];\n", from, sigID[sd.signal])
-	}
-	for _, s := range g.m.signals {
+	nodes, edges := g.layout()
+	shapes := map[string]string{"signal": "ellipse", "package": "folder", "receiver": "box"}
+	for _, n := range nodes {
 		style := ""
-		if !g.sent(s) {
-			style = " [style=dashed]"
+		if n.dashed {
+			style = ", style=dashed"
 		}
-		for _, r := range s.receivers {
-			fmt.Fprintf(&b, "  %s -> %s%s;\n", sigID[s], recvID[r], style)
+		fmt.Fprintf(&b, "  %s [shape=%s, label=%q%s];\n", n.id, shapes[n.kind], strings.Join(n.label, "\n"), style)
+	}
+	for _, e := range edges {
+		attrs := ""
+		switch {
+		case e.sends:
+			attrs = ` [label="sends"]`
+		case e.dashed:
+			attrs = " [style=dashed]"
 		}
+		fmt.Fprintf(&b, "  %s -> %s%s;\n", e.from, e.to, attrs)
 	}
 	b.WriteString("}\n")
 	return b.Bytes()

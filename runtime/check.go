@@ -56,8 +56,8 @@ type CheckFailure struct {
 	// listens to another signal, or the payload does not decode (with the
 	// error).
 	Reason string
-	// Available, Running and Dead count the tasks by state.
-	Available, Running, Dead int64
+	// StateCounts counts the tasks by state.
+	StateCounts
 	// Example is the id of one such task, for signalctl show; 0 when the
 	// failure was found from counts alone.
 	Example int64
@@ -212,18 +212,6 @@ func CheckTasks(ctx context.Context, db Executor, table Table, limit int) (Check
 		return a.Reason < b.Reason
 	})
 	return rep, nil
-}
-
-// add counts n tasks in state.
-func (f *CheckFailure) add(state string, n int64) {
-	switch state {
-	case StateAvailable:
-		f.Available += n
-	case StateRunning:
-		f.Running += n
-	case StateDead:
-		f.Dead += n
-	}
 }
 
 func sortedSet(set map[string]bool) []string {
