@@ -59,6 +59,7 @@ func TestCompareShapes(t *testing.T) {
 		{"time.Time is opaque", "import \"time\"; type Old time.Time; type New = time.Time", true, "will not decode"},
 		{"time.Time to RawMessage", "import (\"time\"; \"encoding/json\"); type Old time.Time; type New = json.RawMessage", false, ""},
 		{"string to []byte", "type Old string; type New []byte", true, "was string, is now bytes"},
+		{"a type with its own MarshalJSON is opaque", "type Cents int64; func (Cents) MarshalJSON() ([]byte, error) { return nil, nil }; type Old = Cents; type New = int64", true, `was opaque("example.com/x.Cents"), is now int64`},
 		{",string option", "type Old struct{ N int64 `json:\",string\"` }; type New struct{ N int64 }", true, "was string(int64)"},
 		{"slice to shorter array", "type Old []int; type New [2]int", true, "dropped silently"},
 		{"recursive type renamed", "type T struct{ Kids []T }; type U struct{ Kids []U }; type Old T; type New U", true, "ref("},

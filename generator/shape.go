@@ -13,9 +13,9 @@ import (
 
 // shape is the JSON shape of a Go type: what encoding/json writes for it
 // and reads into it. Named types are transparent (a renamed type with the
-// same shape has the same contract), except those that encode themselves
-// (time.Time, types with UnmarshalJSON or UnmarshalText), which are opaque
-// and named, and json.RawMessage, which takes any JSON.
+// same shape has the same contract), except those that encode or decode
+// themselves (time.Time, types with MarshalJSON, UnmarshalJSON, MarshalText
+// or UnmarshalText), which are opaque and named, and json.RawMessage, which takes any JSON.
 type shape struct {
 	kind   string       // see shapeKinds; a basic kind is the Go name: int64, string, ...
 	name   string       // opaque, ref: the Go type, as path.Name
@@ -115,7 +115,7 @@ func (c *shaper) of(t types.Type) *shape {
 		if name == "encoding/json.RawMessage" {
 			return &shape{kind: kRaw}
 		}
-		if decodesItself(t) {
+		if decodesItself(t) || encodesItself(t) {
 			return &shape{kind: kOpaque, name: name}
 		}
 		if c.inside[t] {

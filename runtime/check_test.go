@@ -91,6 +91,18 @@ func TestCheckTasks(t *testing.T) {
 		t.Errorf("with limit 2: decoded %d, sampled %v; want 2, true", rep.Decoded, rep.Sampled)
 	}
 
+	// A receiver without a Decode function (a hand-built table) is named,
+	// not checked.
+	bare := append(signalrt.Table(nil), table...)
+	bare[1].Decode = nil
+	rep, err = signalrt.CheckTasks(ctx, pool, bare, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Decoded != 4 || len(rep.Unchecked) != 1 || rep.Unchecked[0] != "mail" {
+		t.Errorf("without mail's Decode: decoded %d, unchecked %v; want 4, [mail]", rep.Decoded, rep.Unchecked)
+	}
+
 	// Nothing changed: the check ran no receiver.
 	counts, err := signalrt.CountTasks(ctx, pool)
 	if err != nil {
