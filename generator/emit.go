@@ -405,9 +405,11 @@ func (g *gen) assertion(r *receiver) jen.Code {
 //
 //	{
 //		Key: "example.com/shop/mail.Mailer.SendReceipt", Signal: "payment_process_completed", Queue: "default",
+//		Contract: "sha256:0123456789abcdef",
 //		Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 //			return mailer.SendReceipt(ctx, p.OrderID, p.Email)
 //		}),
+//		Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 //	}
 func (g *gen) entry(r *receiver, params map[*binding]string) jen.Code {
 	s := r.signal
@@ -427,7 +429,9 @@ func (g *gen) entry(r *receiver, params map[*binding]string) jen.Code {
 		jen.Id("Key").Op(":").Lit(r.key),
 		jen.Id("Signal").Op(":").Lit(s.name),
 		jen.Id("Queue").Op(":").Lit(r.queueName()),
+		jen.Id("Contract").Op(":").Lit(s.contract),
 		jen.Id("Handle").Op(":").Add(handle),
+		jen.Id("Decode").Op(":").Add(g.rt("DecodeAs")).Types(payload),
 	)
 }
 

@@ -59,6 +59,7 @@ func Welcome(ctx context.Context, userID int64, email string) error { return nil
 	}
 	// Output:
 	// signals/dispatch/dispatch_gen.go
+	// signals/dispatch/signals.lock
 	// signals/signals_gen.go
 	// type UserSignedUpPayload struct {
 	// 	Email  string `json:"email"`

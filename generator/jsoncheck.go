@@ -13,6 +13,7 @@ var (
 	unmarshaler = newInterface("UnmarshalJSON", types.NewTuple(types.NewParam(0, nil, "b", bytesType)), types.NewTuple(types.NewParam(0, nil, "", errorType)))
 	textUnmarsh = newInterface("UnmarshalText", types.NewTuple(types.NewParam(0, nil, "b", bytesType)), types.NewTuple(types.NewParam(0, nil, "", errorType)))
 	textMarsh   = newInterface("MarshalText", nil, types.NewTuple(types.NewParam(0, nil, "", bytesType), types.NewParam(0, nil, "", errorType)))
+	marshaler   = newInterface("MarshalJSON", nil, types.NewTuple(types.NewParam(0, nil, "", bytesType), types.NewParam(0, nil, "", errorType)))
 )
 
 func newInterface(method string, params, results *types.Tuple) *types.Interface {
@@ -27,6 +28,14 @@ func newInterface(method string, params, results *types.Tuple) *types.Interface 
 func decodesItself(t types.Type) bool {
 	p := types.NewPointer(t)
 	return types.Implements(p, unmarshaler) || types.Implements(p, textUnmarsh)
+}
+
+// encodesItself reports whether T or *T implements json.Marshaler or
+// encoding.TextMarshaler.
+func encodesItself(t types.Type) bool {
+	p := types.NewPointer(t)
+	return types.Implements(t, marshaler) || types.Implements(p, marshaler) ||
+		types.Implements(t, textMarsh) || types.Implements(p, textMarsh)
 }
 
 // jsonChecker finds types that cannot round-trip through encoding/json in a

@@ -370,10 +370,11 @@ func isOurs(path string) bool {
 		return false
 	}
 	defer f.Close()
-	buf := make([]byte, len(Header)+2)
+	buf := make([]byte, len(Header)+3)
 	n, _ := f.Read(buf)
 	line, _, _ := bytes.Cut(buf[:n], []byte("\n"))
-	return string(bytes.TrimSuffix(line, []byte("\r"))) == Header
+	first := string(bytes.TrimSuffix(line, []byte("\r")))
+	return first == Header || first == contractHeader
 }
 
 // writeOverlay writes the replacement files of overlay and the go

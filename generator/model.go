@@ -45,6 +45,19 @@ type signal struct {
 	args      []*arg      // declaration order; sorted by name when implicit
 	argPos    token.Pos   // the declaring type's name, for messages
 	receivers []*receiver // sorted by key
+	// shape is the JSON shape of the payload, and contract its fingerprint
+	// (see [fingerprint]); set by setContracts.
+	shape    *shape
+	contract string
+}
+
+// setContracts computes the payload shape and contract fingerprint of
+// every signal of m.
+func (m *model) setContracts() {
+	for _, s := range m.signals {
+		s.shape = s.payloadShape()
+		s.contract = fingerprint(s.shape.String())
+	}
 }
 
 // payloadName is the payload struct's name: PaymentProcessCompletedPayload.

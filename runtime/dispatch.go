@@ -36,6 +36,11 @@ type Receiver struct {
 	// rolling deploy a worker that cannot decode a task's payload can leave
 	// it to a live worker of another version that can. Empty means unknown.
 	Contract string
+	// Decode decodes a payload as Handle does, without calling the
+	// receiver: [CheckTasks] uses it to find queued tasks that this binary
+	// could not run. Generated tables set it with [DecodeAs]; nil means
+	// the receiver's payloads are not checked.
+	Decode func(payload []byte) error
 }
 
 // Table is a static dispatch table from receiver keys to handlers, as built

@@ -29,7 +29,16 @@
 //	-dispatch DIR   directory of the generated dispatch package
 //	                (default: signals/dispatch in the main module's root)
 //	-tags LIST      comma-separated build tags used to load the packages
-//	-v              list the files written and removed
+//	-accept-breaking  record a new payload contract even when it breaks
+//	                tasks already queued, and print what it accepted
+//	-graph[=FORMAT] do not write; print the signal graph (who sends each signal,
+//	                who receives it) as a Mermaid flowchart, or in Graphviz DOT
+//	                with -graph=dot; loops of signals are reported on stderr
+//	-graph-into FILE  keep the Mermaid graph in the Markdown FILE up to date
+//	                (between the marker lines that signalgen -graph documents),
+//	                written and checked like the generated code
+//	-v              list the files written and removed, and the compatible
+//	                changes of the payload contract
 //
 // Exit status: 0 success (with -check: up to date); 1 errors in the input,
 // printed as file:line:col: message (with -check: stale); 2 usage errors
@@ -76,7 +85,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	signalsDir := fs.String("signals", "", "`dir`ectory of the generated package of implicit signals (default: signals in the module root)")
 	dispatchDir := fs.String("dispatch", "", "`dir`ectory of the generated dispatch package (default: signals/dispatch in the module root)")
 	tags := fs.String("tags", "", "comma-separated build `tags` used to load the packages")
-	verbose := fs.Bool("v", false, "list the files written and removed")
+	verbose := fs.Bool("v", false, "list the files written and removed, and the compatible contract changes")
+	var graph graphFlag
+	fs.Var(&graph, "graph", "do not write; print the signal graph as a Mermaid flowchart (-graph) or in DOT (-graph=dot)")
+	graphInto := fs.String("graph-into", "", "keep the Mermaid signal graph in Markdown `file` up to date, between its marker lines")
+	acceptBreaking := fs.Bool("accept-breaking", false, "record a payload contract that breaks tasks already queued, and print what was accepted")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -108,7 +121,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Patterns:    fs.Args(),
 		SignalsDir:  *signalsDir,
 		DispatchDir: *dispatchDir,
+
+		AcceptBreaking: *acceptBreaking,
+		GraphInto:      *graphInto,
 	}
+	if graph != "" {
+		out, cycles, diags, err := generator.Graph(ctx, cfg, string(graph))
+		if err != nil {
+			logger.Print(err)
+			return 2
+		}
+		if len(diags) > 0 {
+			printDiagnostics(logger, stderr, diags)
+			return 1
+		}
+		stdout.Write(out)
+		for _, c := range cycles {
+			logger.Print(c)
+		}
+		return 0
+	}
+	var changes []generator.Change
+	cfg.Changes = func(cs []generator.Change) { changes = cs }
 	if *tags != "" {
 		cfg.Tags = strings.Split(*tags, ",")
 	}
@@ -118,13 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return failed
 	}
 	if len(diags) > 0 {
-		for _, d := range diags {
-			if !d.Pos.IsValid() {
-				logger.Print(d.Message)
-				continue
-			}
-			fmt.Fprintln(stderr, d)
-		}
+		printDiagnostics(logger, stderr, diags)
 		return failed
 	}
 	if *check {
@@ -139,6 +167,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	}
+	for _, c := range changes {
+		switch {
+		case c.Breaking:
+			fmt.Fprintf(stderr, "%s (accepted)\n", c.String())
+		case *verbose:
+			fmt.Fprintf(stderr, "%s (compatible)\n", c.String())
+		}
 	}
 	changed, err := generator.Write(files)
 	if err != nil {
@@ -155,3 +191,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// printDiagnostics prints diagnostics as file:line:col: message, and
+// those without a position with the log prefix.
+func printDiagnostics(logger *log.Logger, stderr io.Writer, diags []generator.Diagnostic) {
+	for _, d := range diags {
+		if !d.Pos.IsValid() {
+			logger.Print(d.Message)
+			continue
+		}
+		fmt.Fprintln(stderr, d)
+	}
+}
+
+// graphFlag is -graph: a format, "mermaid" when given without one.
+type graphFlag string
+
+func (g *graphFlag) String() string { return string(*g) }
+
+func (g *graphFlag) Set(v string) error {
+	switch v {
+	case "true", generator.GraphMermaid:
+		*g = generator.GraphMermaid
+	case generator.GraphDOT:
+		*g = generator.GraphDOT
+	default:
+		return fmt.Errorf("unknown graph format %q; valid formats are dot and mermaid", v)
+	}
+	return nil
+}
+
+// IsBoolFlag lets -graph stand alone.
+func (g *graphFlag) IsBoolFlag() bool { return true }

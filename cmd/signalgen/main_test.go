@@ -222,14 +222,18 @@ func TestGenerateCheckRemove(t *testing.T) {
 		t.Fatalf("regenerate: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 
-	// Without directives, our files go.
+	// Without directives, our files go; removing a signal that had
+	// receivers breaks their queued tasks, so it must be accepted.
 	write(t, filepath.Join(dir, "a/a.go"), "package a\n")
 	write(t, filepath.Join(dir, "b/b.go"), "package b\n")
-	r = signalgen(t, dir, "-check")
-	if r.code != 1 || !strings.Contains(r.stdout, "--- a/signals/signals_gen.go\n+++ /dev/null\n") || !strings.Contains(r.stdout, "--- a/signals/dispatch/dispatch_gen.go\n+++ /dev/null\n") {
-		t.Errorf("-check without directives: exit %d, stdout:\n%s\nwant exit 1 and the removal of both files", r.code, r.stdout)
+	if r = signalgen(t, dir, "-check"); r.code != 2 || !strings.Contains(r.stderr, "signals/dispatch/signals.lock:7:1: signal order.placed is gone, but receiver example.com/m/a.Ship and example.com/m/b.Mail had tasks of it") {
+		t.Errorf("-check without directives: exit %d, stderr:\n%s\nwant exit 2 and the removed signal", r.code, r.stderr)
 	}
-	if r = signalgen(t, dir); r.code != 0 {
+	r = signalgen(t, dir, "-check", "-accept-breaking")
+	if r.code != 1 || !strings.Contains(r.stdout, "--- a/signals/signals_gen.go\n+++ /dev/null\n") || !strings.Contains(r.stdout, "--- a/signals/dispatch/dispatch_gen.go\n+++ /dev/null\n") || !strings.Contains(r.stdout, "--- a/signals/dispatch/signals.lock\n+++ /dev/null\n") {
+		t.Errorf("-check -accept-breaking without directives: exit %d, stdout:\n%s\nwant exit 1 and the removal of the three files", r.code, r.stdout)
+	}
+	if r = signalgen(t, dir, "-accept-breaking"); r.code != 0 {
 		t.Fatalf("generate without directives: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	want := map[string]bool{"go.mod": true, "a/a.go": true, "b/b.go": true}
@@ -394,5 +398,102 @@ func TestPartialPatterns(t *testing.T) {
 	// A part of the module with its own signals and dispatch packages.
 	if r = signalgen(t, dir, "-signals", "a/sig", "-dispatch", "a/disp", "./a/..."); r.code != 0 {
 		t.Errorf("signalgen -signals a/sig -dispatch a/disp ./a/...: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestBreakingChange changes a payload field's type: signalgen refuses it
+// at the field's position, writes nothing, and records it only with
+// -accept-breaking, saying what it accepted.
+func TestBreakingChange(t *testing.T) {
+	dir := module(t, map[string]string{"a/a.go": receiverA})
+	if r := signalgen(t, dir); r.code != 0 {
+		t.Fatalf("first run: exit %d\n%s", r.code, r.stderr)
+	}
+	lock := filepath.Join(dir, "signals", "dispatch", "signals.lock")
+	before, err := os.ReadFile(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "a/a.go"), strings.Replace(receiverA, "orderID int64", "orderID string", 1))
+	r := signalgen(t, dir)
+	want := `a/a.go:8:32: payload of signal order.placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (-accept-breaking records this change)`
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("breaking change: exit %d, stderr:\n%s\nwant exit 1 and %s", r.code, r.stderr, want)
+	}
+	if after, _ := os.ReadFile(lock); !bytes.Equal(before, after) {
+		t.Fatal("the contract file changed although the change was refused")
+	}
+	if r := signalgen(t, dir, "-check"); r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("-check: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	r = signalgen(t, dir, "-accept-breaking")
+	if r.code != 0 || !strings.Contains(r.stderr, `field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (accepted)`) {
+		t.Fatalf("-accept-breaking: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	after, _ := os.ReadFile(lock)
+	if !strings.Contains(string(after), `"order_id" string`) {
+		t.Fatalf("the contract file does not record the new type:\n%s", after)
+	}
+	if r := signalgen(t, dir); r.code != 0 || r.stderr != "" {
+		t.Fatalf("run after accepting: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestGraph draws a module whose receivers send each other's signals in a
+// loop, and a signal that nothing sends: the loop is reported on stderr,
+// the unsent signal marked.
+func TestGraph(t *testing.T) {
+	t.Parallel()
+	dir := module(t, map[string]string{
+		"a/a.go": `package a
+
+import (
+	"context"
+
+	"example.com/m/signals"
+)
+
+// Ping answers pong with ping.
+//
+//signal:receiver ping
+func Ping(ctx context.Context, n int) error { return signals.SendPong(ctx, nil, signals.PongPayload{N: n}) }
+
+// Pong answers ping with pong.
+//
+//signal:receiver pong
+func Pong(ctx context.Context, n int) error { return signals.SendPing(ctx, nil, signals.PingPayload{N: n}) }
+
+// Lonely receives a signal that nothing sends.
+//
+//signal:receiver lonely queue=q attempts=3
+func Lonely(ctx context.Context, n int) error { return nil }
+`,
+		"signals/doc.go": "// Package signals holds the generated senders.\npackage signals\n",
+	})
+	r := signalgen(t, dir, "-graph")
+	if r.code != 0 {
+		t.Fatalf("-graph: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		`s0(["lonely<br/>(sent nowhere)"])`,
+		`class s0 unsent`,
+		`r0["a.Lonely<br/>example.com/m/a<br/>queue q, 3 attempts"]`,
+		"s0 -.-> r0",
+		"r1 -- sends --> s2", // Ping sends pong
+		"r2 -- sends --> s1", // Pong sends ping
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("graph lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if want := "signalgen: cycle: ping -> pong -> ping\n"; r.stderr != want {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
+	}
+	r = signalgen(t, dir, "-graph=dot")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "digraph signals {") || !strings.Contains(r.stdout, "s0 -> r0 [style=dashed];") {
+		t.Errorf("-graph=dot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := signalgen(t, dir, "-graph=svg"); r.code != 2 || !strings.Contains(r.stderr, `unknown graph format "svg"; valid formats are dot and mermaid`) {
+		t.Errorf("-graph=svg: exit %d\n%s", r.code, r.stderr)
 	}
 }

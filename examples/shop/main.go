@@ -28,6 +28,7 @@
 //	go run ./examples/shop worker [flags]    run a worker until interrupted (SIGINT, SIGTERM)
 //	go run ./examples/shop place [flags]     place orders, some of which roll back
 //	go run ./examples/shop status [flags]    show the tasks by state and what the receivers did
+//	go run ./examples/shop check [flags]     check the queued tasks against this binary (exit 1: some would fail)
 //
 // Run a mode with -h for its flags. Every mode works in one PostgreSQL
 // schema (-schema, default shop_demo) of the database at DATABASE_URL
@@ -41,7 +42,7 @@
 // generate after changing a //signal: directive.
 package main
 
-//go:generate go run github.com/reliablesignals/signals/cmd/signalgen -signals ./signals -dispatch ./signals/dispatch ./...
+//go:generate go run github.com/reliablesignals/signals/cmd/signalgen -signals ./signals -dispatch ./signals/dispatch -graph-into README.md ./...
 
 import (
 	"context"
@@ -84,6 +85,7 @@ Modes:
   worker   run a worker until interrupted
   place    place orders, some of which roll back
   status   show the tasks by state and what the receivers did
+  check    check the queued tasks against this binary before a deploy (exit 1: some would fail)
 
 Run "shop MODE -h" for the flags of a mode. The database is DATABASE_URL
 (default ` + defaultURL + `).
@@ -102,6 +104,7 @@ var modes = map[string]func(ctx context.Context, e env, args []string) error{
 	"worker":  workerMode,
 	"place":   placeMode,
 	"status":  statusMode,
+	"check":   checkMode,
 }
 
 // errUsage is returned by a mode for bad flags; its message was printed.
@@ -115,7 +118,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fn, ok := modes[mode]
 	if !ok {
-		fmt.Fprintf(stderr, "shop: unknown mode %q; valid modes are demo, migrate, place, status, worker\n\n%s", mode, usage)
+		fmt.Fprintf(stderr, "shop: unknown mode %q; valid modes are check, demo, migrate, place, status, worker\n\n%s", mode, usage)
 		return 2
 	}
 	err := fn(ctx, env{getenv: getenv, stdout: stdout, stderr: stderr}, args)

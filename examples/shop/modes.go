@@ -175,3 +175,34 @@ func statusMode(ctx context.Context, e env, args []string) error {
 	snap.print(e.stdout, *perOrder, nil)
 	return nil
 }
+
+// checkMode is the pre-deploy gate of a new worker binary: it checks every
+// queued task (available, running or dead) against this binary's dispatch
+// table, without running anything, and fails when any task would fail.
+func checkMode(ctx context.Context, e env, args []string) error {
+	fs, schema := flagSet(e, "check",
+		"Check every available, running and dead task against this binary's dispatch table\n"+
+			"without running anything: an unknown receiver key, or a payload that does not\n"+
+			"decode, would fail. Exit status 1 when any task would fail: run it before a deploy.")
+	limit := fs.Int("limit", signalrt.DefaultCheckLimit, "decode at most `N` payloads (the oldest); beyond, the check is a sample")
+	if err := parse(fs, args, schema); err != nil {
+		return err
+	}
+	pool, err := connect(ctx, e, *schema, 0)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	// The check never calls a receiver, so its instances may be nil.
+	rep, err := signalrt.CheckTasks(ctx, pool, dispatch.Table(nil), *limit)
+	if err != nil {
+		return hint(err, *schema)
+	}
+	if err := rep.Write(e.stdout); err != nil {
+		return err
+	}
+	if n := rep.Failed(); n > 0 {
+		return fmt.Errorf("%d queued tasks would fail with this binary; do not deploy it", n)
+	}
+	return nil
+}

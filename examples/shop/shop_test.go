@@ -328,7 +328,7 @@ func TestCommandLine(t *testing.T) {
 		code   int
 		stderr []string
 	}{
-		{"unknown mode", []string{"bogus"}, "", 2, []string{`unknown mode "bogus"; valid modes are demo, migrate, place, status, worker`}},
+		{"unknown mode", []string{"bogus"}, "", 2, []string{`unknown mode "bogus"; valid modes are check, demo, migrate, place, status, worker`}},
 		{"unknown flag", []string{"place", "-bogus"}, "", 2, []string{"flag provided but not defined: -bogus", "usage: shop place"}},
 		{"bad schema", []string{"status", "-schema", "Shop-Demo"}, "", 2, []string{`-schema "Shop-Demo": want a lowercase identifier`}},
 		{"demo drops public", []string{"-schema", "public"}, "", 2, []string{"choose another one"}},

@@ -40,60 +40,74 @@ var (
 func Table(mailer *mail.Mailer) signalrt.Table {
 	return signalrt.Table{
 		{
-			Key:    "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendOrderConfirmation",
-			Signal: "order_placed",
-			Queue:  "mail",
+			Key:      "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendOrderConfirmation",
+			Signal:   "order_placed",
+			Queue:    "mail",
+			Contract: "sha256:fc9831f99337aeef",
 			Handle: signalrt.Typed(func(ctx context.Context, p orders.OrderPlacedPayload) error {
 				return mailer.SendOrderConfirmation(ctx, p.OrderID, p.Email)
 			}),
+			Decode: signalrt.DecodeAs[orders.OrderPlacedPayload],
 		},
 		{
-			Key:    "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendReceipt",
-			Signal: "payment_process_completed",
-			Queue:  "mail",
+			Key:      "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendReceipt",
+			Signal:   "payment_process_completed",
+			Queue:    "mail",
+			Contract: "sha256:ad45cb2f1dffa8fb",
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return mailer.SendReceipt(ctx, p.OrderID, p.Email, p.AmountCents)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
-			Key:    "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendShippingNotice",
-			Signal: "shipment_created",
-			Queue:  "mail",
+			Key:      "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendShippingNotice",
+			Signal:   "shipment_created",
+			Queue:    "mail",
+			Contract: "sha256:1a6ac936e4d912ed",
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.ShipmentCreatedPayload) error {
 				return mailer.SendShippingNotice(ctx, p.OrderID, p.Email, p.TrackingNumber)
 			}),
+			Decode: signalrt.DecodeAs[signals.ShipmentCreatedPayload],
 		},
 		{
-			Key:    "github.com/reliablesignals/signals/examples/shop/orders.MarkPaid",
-			Signal: "payment_process_completed",
-			Queue:  "default",
+			Key:      "github.com/reliablesignals/signals/examples/shop/orders.MarkPaid",
+			Signal:   "payment_process_completed",
+			Queue:    "default",
+			Contract: "sha256:ad45cb2f1dffa8fb",
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return orders.MarkPaid(ctx, p.OrderID)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
-			Key:    "github.com/reliablesignals/signals/examples/shop/orders.MarkShipped",
-			Signal: "shipment_created",
-			Queue:  "default",
+			Key:      "github.com/reliablesignals/signals/examples/shop/orders.MarkShipped",
+			Signal:   "shipment_created",
+			Queue:    "default",
+			Contract: "sha256:1a6ac936e4d912ed",
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.ShipmentCreatedPayload) error {
 				return orders.MarkShipped(ctx, p.OrderID, p.TrackingNumber)
 			}),
+			Decode: signalrt.DecodeAs[signals.ShipmentCreatedPayload],
 		},
 		{
-			Key:    "github.com/reliablesignals/signals/examples/shop/shipping.ReserveStock",
-			Signal: "payment_process_completed",
-			Queue:  "warehouse",
+			Key:      "github.com/reliablesignals/signals/examples/shop/shipping.ReserveStock",
+			Signal:   "payment_process_completed",
+			Queue:    "warehouse",
+			Contract: "sha256:ad45cb2f1dffa8fb",
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return shipping.ReserveStock(ctx, p.OrderID, p.Email, p.Lines)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
-			Key:    "payments.capture",
-			Signal: "order_placed",
-			Queue:  "default",
+			Key:      "payments.capture",
+			Signal:   "order_placed",
+			Queue:    "default",
+			Contract: "sha256:fc9831f99337aeef",
 			Handle: signalrt.Typed(func(ctx context.Context, p orders.OrderPlacedPayload) error {
 				return payments.Capture(ctx, p.OrderID, p.Email, p.Lines, p.TotalCents)
 			}),
+			Decode: signalrt.DecodeAs[orders.OrderPlacedPayload],
 		},
 	}
 }

@@ -43,52 +43,64 @@ var (
 func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table {
 	return signalrt.Table{
 		{
-			Key:    "audit.payment",
-			Signal: "payment_process_completed",
-			Queue:  "default",
+			Key:      "audit.payment",
+			Signal:   "payment_process_completed",
+			Queue:    "default",
+			Contract: "sha256:091d798f3d089b78",
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return log.Payment(ctx, p.OrderID)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
-			Key:    "example.com/shop/audit.Log.Refund",
-			Signal: "payment.refunded",
-			Queue:  "audit",
+			Key:      "example.com/shop/audit.Log.Refund",
+			Signal:   "payment.refunded",
+			Queue:    "audit",
+			Contract: "sha256:c098103bc96bc8f1",
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentRefundedPayload) error {
 				return log.Refund(ctx, p.Amount, p.OrderID)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentRefundedPayload],
 		},
 		{
-			Key:    "example.com/shop/crm.AddContact",
-			Signal: "user.signed_up",
-			Queue:  "default",
+			Key:      "example.com/shop/crm.AddContact",
+			Signal:   "user.signed_up",
+			Queue:    "default",
+			Contract: "sha256:2c5ab4463e897ea1",
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.UserSignedUpPayload) error {
 				return crm.AddContact(ctx, p.Email, p.SignedUpAt)
 			}),
+			Decode: signalrt.DecodeAs[signals.UserSignedUpPayload],
 		},
 		{
-			Key:    "example.com/shop/mail.Mailer.SendReceipt",
-			Signal: "payment_process_completed",
-			Queue:  "default",
+			Key:      "example.com/shop/mail.Mailer.SendReceipt",
+			Signal:   "payment_process_completed",
+			Queue:    "default",
+			Contract: "sha256:091d798f3d089b78",
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return mailer.SendReceipt(ctx, p.OrderID, p.Email)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 		{
-			Key:    "example.com/shop/mail.Mailer.Welcome",
-			Signal: "user.signed_up",
-			Queue:  "mail",
+			Key:      "example.com/shop/mail.Mailer.Welcome",
+			Signal:   "user.signed_up",
+			Queue:    "mail",
+			Contract: "sha256:2c5ab4463e897ea1",
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.UserSignedUpPayload) error {
 				return mailer.Welcome(ctx, p.UserID, p.Email)
 			}),
+			Decode: signalrt.DecodeAs[signals.UserSignedUpPayload],
 		},
 		{
-			Key:    "example.com/shop/shipping.ReserveStock",
-			Signal: "payment_process_completed",
-			Queue:  "warehouse",
+			Key:      "example.com/shop/shipping.ReserveStock",
+			Signal:   "payment_process_completed",
+			Queue:    "warehouse",
+			Contract: "sha256:091d798f3d089b78",
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return shipping.ReserveStock(ctx, p.OrderID, p.Lines)
 			}),
+			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
 		},
 	}
 }

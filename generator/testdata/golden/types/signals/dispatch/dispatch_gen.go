@@ -47,52 +47,64 @@ var (
 func Table(auditHandler *audit.Handler, hooksHandler hooks.Handler, hooksModel *hooks.Model) signalrt.Table {
 	return signalrt.Table{
 		{
-			Key:    "audit.count",
-			Signal: "inventory.counted",
-			Queue:  "default",
+			Key:      "audit.count",
+			Signal:   "inventory.counted",
+			Queue:    "default",
+			Contract: "sha256:19755c251171743b",
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.InventoryCountedPayload) error {
 				return auditHandler.OnCount(ctx, p.Warehouse, p.Levels)
 			}),
+			Decode: signalrt.DecodeAs[signals.InventoryCountedPayload],
 		},
 		{
-			Key:    "example.com/types/app/jobs.Store",
-			Signal: "app.token_issued",
-			Queue:  "default",
+			Key:      "example.com/types/app/jobs.Store",
+			Signal:   "app.token_issued",
+			Queue:    "default",
+			Contract: "sha256:255a1a2928261d69",
 			Handle: signalrt.Typed(func(ctx context.Context, p events.AppTokenIssuedPayload) error {
 				return jobs.Store(ctx, p.Tok, p.User)
 			}),
+			Decode: signalrt.DecodeAs[events.AppTokenIssuedPayload],
 		},
 		{
-			Key:    "example.com/types/hooks.Count",
-			Signal: "inventory.counted",
-			Queue:  "default",
+			Key:      "example.com/types/hooks.Count",
+			Signal:   "inventory.counted",
+			Queue:    "default",
+			Contract: "sha256:19755c251171743b",
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.InventoryCountedPayload) error {
 				return hooks.Count(ctx, p.Warehouse, p.Levels, p.At, p.Meta, p.Window, p.Labels, p.Trace)
 			}),
+			Decode: signalrt.DecodeAs[signals.InventoryCountedPayload],
 		},
 		{
-			Key:    "example.com/types/hooks.Handler.OnCustomer",
-			Signal: "customer.updated",
-			Queue:  "default",
+			Key:      "example.com/types/hooks.Handler.OnCustomer",
+			Signal:   "customer.updated",
+			Queue:    "default",
+			Contract: "sha256:d522a380226fe66d",
 			Handle: signalrt.Typed(func(ctx context.Context, p events2.CustomerUpdatedPayload) error {
 				return hooksHandler.OnCustomer(ctx, p.Customer, p.Before, p.At)
 			}),
+			Decode: signalrt.DecodeAs[events2.CustomerUpdatedPayload],
 		},
 		{
-			Key:    "example.com/types/hooks.Index",
-			Signal: "customer.updated",
-			Queue:  "search",
+			Key:      "example.com/types/hooks.Index",
+			Signal:   "customer.updated",
+			Queue:    "search",
+			Contract: "sha256:d522a380226fe66d",
 			Handle: signalrt.Typed(func(ctx context.Context, p events2.CustomerUpdatedPayload) error {
 				return hooks.Index(ctx, p.ID, p.Tags, p.Page, p.Counts, p.HTTPURL)
 			}),
+			Decode: signalrt.DecodeAs[events2.CustomerUpdatedPayload],
 		},
 		{
-			Key:    "example.com/types/hooks.Model.Beat",
-			Signal: "heartbeat",
-			Queue:  "default",
+			Key:      "example.com/types/hooks.Model.Beat",
+			Signal:   "heartbeat",
+			Queue:    "default",
+			Contract: "sha256:44136fa355b3678a",
 			Handle: signalrt.Typed(func(ctx context.Context, p signals.HeartbeatPayload) error {
 				return hooksModel.Beat(ctx)
 			}),
+			Decode: signalrt.DecodeAs[signals.HeartbeatPayload],
 		},
 	}
 }
