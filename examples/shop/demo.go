@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	signalrt "github.com/reliablesignals/signals/runtime"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/reliablesignals/signals/examples/shop/shipping"
 	"github.com/reliablesignals/signals/examples/shop/shopdb"
