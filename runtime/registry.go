@@ -8,7 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
@@ -96,79 +96,77 @@ func (w *Worker) unregister() {
 	}
 }
 
-// statKey identifies one counter row of signal_stat.
-type statKey struct{ queue, receiver string }
-
-// statCounts are the outcomes of one queue and receiver since the last flush.
-type statCounts struct{ succeeded, failed, dead int64 }
+// statCounts are the outcomes of one queue and receiver since the last
+// flush, added to atomically by the executors.
+type statCounts struct{ succeeded, failed, dead atomic.Int64 }
 
 // stats counts outcomes in memory; flush adds them to signal_stat (the
 // throughput history of the ops views) every statsEvery and at shutdown.
+// The counters of every queue and receiver of the table exist from the
+// start, so counting takes no lock: 100 executors share them.
 type stats struct {
-	mu sync.Mutex
-	m  map[statKey]*statCounts
+	queues []string                          // sorted
+	keys   []string                          // sorted
+	counts map[string]map[string]*statCounts // queue -> receiver key -> counts; read-only
+}
+
+func newStats(queues, keys []string) stats {
+	s := stats{queues: queues, keys: keys, counts: map[string]map[string]*statCounts{}}
+	for _, q := range queues {
+		s.counts[q] = map[string]*statCounts{}
+		for _, k := range keys {
+			s.counts[q][k] = &statCounts{}
+		}
+	}
+	return s
 }
 
 // statsEvery is how often a worker adds its counters to signal_stat.
 const statsEvery = 2 * time.Second
 
 func (s *stats) add(queue, receiver string, r result) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[statKey]*statCounts{}
-	}
-	c := s.m[statKey{queue, receiver}]
+	c := s.counts[queue][receiver]
 	if c == nil {
-		c = &statCounts{}
-		s.m[statKey{queue, receiver}] = c
+		return // not a key of the table: claims never return one
 	}
 	switch {
 	case r.err == nil:
-		c.succeeded++
+		c.succeeded.Add(1)
 	case r.dead:
-		c.dead++
+		c.dead.Add(1)
 	default:
-		c.failed++
+		c.failed.Add(1)
 	}
 }
 
-// flush adds the counters to signal_stat in one statement. On failure the
-// counters are kept for the next flush.
+// flush adds the counters to signal_stat in one statement, in one order of
+// rows for all workers. On failure the counts are put back for the next
+// flush.
 func (s *stats) flush(ctx context.Context, w *Worker) {
-	s.mu.Lock()
-	m := s.m
-	s.m = nil
-	s.mu.Unlock()
-	if len(m) == 0 {
-		return
-	}
-	keys := make([]statKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { // one lock order for all workers
-		return keys[i].queue < keys[j].queue || keys[i].queue == keys[j].queue && keys[i].receiver < keys[j].receiver
-	})
 	var p dbsqlc.AddStatsParams
-	for _, k := range keys {
-		c := m[k]
-		p.Queues, p.Receivers = append(p.Queues, k.queue), append(p.Receivers, k.receiver)
-		p.Succeeded, p.Failed, p.Dead = append(p.Succeeded, c.succeeded), append(p.Failed, c.failed), append(p.Dead, c.dead)
+	var taken []*statCounts
+	for _, q := range s.queues {
+		for _, k := range s.keys {
+			c := s.counts[q][k]
+			ok, failed, dead := c.succeeded.Swap(0), c.failed.Swap(0), c.dead.Swap(0)
+			if ok == 0 && failed == 0 && dead == 0 {
+				continue
+			}
+			p.Queues, p.Receivers = append(p.Queues, q), append(p.Receivers, k)
+			p.Succeeded, p.Failed, p.Dead = append(p.Succeeded, ok), append(p.Failed, failed), append(p.Dead, dead)
+			taken = append(taken, c)
+		}
+	}
+	if len(taken) == 0 {
+		return
 	}
 	if err := queries.AddStats(ctx, w.db, p); err != nil {
 		w.log.Warn("adding throughput counters failed; keeping them for the next try", "err", err)
-		s.mu.Lock()
-		if s.m == nil {
-			s.m = map[statKey]*statCounts{}
+		for i, c := range taken {
+			c.succeeded.Add(p.Succeeded[i])
+			c.failed.Add(p.Failed[i])
+			c.dead.Add(p.Dead[i])
 		}
-		for k, c := range m {
-			if o := s.m[k]; o != nil {
-				c.succeeded, c.failed, c.dead = c.succeeded+o.succeeded, c.failed+o.failed, c.dead+o.dead
-			}
-			s.m[k] = c
-		}
-		s.mu.Unlock()
 	}
 }
 

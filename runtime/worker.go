@@ -76,6 +76,7 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 		w.byName[name] = q
 	}
 	w.done = &completer{w: w, kick: make(chan struct{}, 1)}
+	w.stats = newStats(w.queueNames(), w.keys)
 	return w, nil
 }
 
