@@ -10,7 +10,7 @@ WITH inserted AS (
            unnest(@queues::text[]),
            unnest(@max_attempts::integer[]),
            unnest(@timeouts_ms::bigint[]),
-           CAST(@payload::text AS jsonb),
+           CAST(@payload::text AS json),
            coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8)),
            CAST(sqlc.narg(headers)::text AS jsonb)
     RETURNING 1

@@ -1,9 +1,11 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
@@ -134,4 +136,24 @@ func Retry(ctx context.Context, db Executor, ids ...int64) (int64, error) {
 		return 0, fmt.Errorf("retrying tasks: %w", err)
 	}
 	return int64(len(rows)), nil
+}
+
+// PrettyPayload returns a payload indented for people to read, with the
+// escapes that encoding/json writes for <, > and & undone, so that text
+// shows as it was sent. A payload that is not JSON comes back as it is.
+func PrettyPayload(p json.RawMessage) string {
+	dec := json.NewDecoder(bytes.NewReader(p))
+	dec.UseNumber() // keep numbers as they were written
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return string(p)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return string(p)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -76,6 +76,12 @@ var queries = dbsqlc.New()
 // work: if the transaction rolls back, no task exists. Send never runs a
 // receiver, so a receiver's failure cannot fail the sender.
 //
+// The payload is stored as encoding/json writes it and delivered to each
+// receiver byte for byte, whatever its strings hold (NUL and other control
+// characters, any valid UTF-8). encoding/json replaces invalid UTF-8 in a
+// string with U+FFFD when it encodes: the receiver gets the replacement,
+// not the bytes that were sent, so carry binary data as []byte (base64).
+//
 // Generated senders call Send; user code calls the generated senders. Send
 // with no routes is a no-op. In a context made by [WithInline], Send runs the
 // receivers synchronously instead (see there).

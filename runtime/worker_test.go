@@ -57,8 +57,8 @@ func TestSendIsAtomicWithTheTransaction(t *testing.T) {
 		t.Fatalf("after commit: %d tasks, want 3", len(ts))
 	}
 	for _, task := range ts {
-		if task.State != signalrt.StateAvailable || task.Signal != "test" || string(task.Payload) != `{"n": 2}` {
-			t.Errorf("task %+v: want available test task with payload {\"n\": 2}", task)
+		if task.State != signalrt.StateAvailable || task.Signal != "test" || string(task.Payload) != `{"n":2}` {
+			t.Errorf("task %+v: want available test task with payload {\"n\":2} (as encoding/json wrote it)", task)
 		}
 	}
 	if b := onlyTask(t, pool, "b"); b.Queue != "other" || b.MaxAttempts != 3 {

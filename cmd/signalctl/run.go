@@ -494,12 +494,7 @@ func show(ctx context.Context, db *pgxpool.Pool, c *cmd, w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	var pretty strings.Builder
-	if err := indentJSON(&pretty, t.Payload); err != nil {
-		pretty.Reset()
-		pretty.Write(t.Payload)
-	}
-	fmt.Fprintf(w, "\npayload:\n%s\n", pretty.String())
+	fmt.Fprintf(w, "\npayload:\n%s\n", signalrt.PrettyPayload(t.Payload))
 	if len(t.Errors) == 0 {
 		fmt.Fprintln(w, "\nno failed attempts")
 		return nil
@@ -508,19 +503,6 @@ func show(ctx context.Context, db *pgxpool.Pool, c *cmd, w io.Writer) error {
 	for _, e := range t.Errors {
 		fmt.Fprintf(w, "\nattempt %d at %s on %s:\n%s\n", e.Attempt, e.At.Format(time.RFC3339Nano), e.Worker, e.Error)
 	}
-	return nil
-}
-
-func indentJSON(b *strings.Builder, raw []byte) error {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return err
-	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	b.Write(out)
 	return nil
 }
 

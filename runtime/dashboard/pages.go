@@ -1,8 +1,6 @@
 package dashboard
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -190,13 +188,8 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, err)
 		return
 	}
-	var pretty bytes.Buffer
-	if json.Indent(&pretty, t.Payload, "", "  ") != nil {
-		pretty.Reset()
-		pretty.Write(t.Payload)
-	}
 	h.render(w, r, http.StatusOK, "task", "tasks", fmt.Sprintf("Task %d", t.ID), taskPage{
-		Task: t, Payload: pretty.String(),
+		Task: t, Payload: signalrt.PrettyPayload(t.Payload),
 		CanRetry:   t.State == signalrt.StateDead || t.State == signalrt.StateAvailable,
 		CanDiscard: t.State == signalrt.StateDead,
 		CanRunNow:  t.State == signalrt.StateAvailable && t.RunAt.After(time.Now()),

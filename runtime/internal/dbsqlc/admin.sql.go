@@ -74,7 +74,7 @@ type GetTaskRow struct {
 	Receiver    string
 	Queue       string
 	State       string
-	Payload     json.RawMessage
+	Payload     []byte
 	Attempt     int32
 	MaxAttempts int32
 	RunAt       time.Time
@@ -128,7 +128,7 @@ type ListTasksRow struct {
 	Receiver    string
 	Queue       string
 	State       string
-	Payload     json.RawMessage
+	Payload     []byte
 	Attempt     int32
 	MaxAttempts int32
 	RunAt       time.Time

@@ -7,7 +7,6 @@ package dbsqlc
 
 import (
 	"context"
-	"encoding/json"
 )
 
 const checkCountTasks = `-- name: CheckCountTasks :many
@@ -76,7 +75,7 @@ type CheckPayloadsRow struct {
 	Signal   string
 	Receiver string
 	State    string
-	Payload  json.RawMessage
+	Payload  []byte
 }
 
 // One page of those tasks' payloads, of the given receivers, in id order

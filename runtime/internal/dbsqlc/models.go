@@ -49,7 +49,7 @@ type SignalTask struct {
 	Receiver    string
 	Queue       string
 	State       string
-	Payload     json.RawMessage
+	Payload     []byte
 	Attempt     int32
 	MaxAttempts int32
 	TimeoutMs   int64

@@ -499,7 +499,7 @@ type SearchTasksRow struct {
 	Receiver    string
 	Queue       string
 	State       string
-	Payload     json.RawMessage
+	Payload     []byte
 	Attempt     int32
 	MaxAttempts int32
 	RunAt       time.Time

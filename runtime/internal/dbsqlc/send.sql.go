@@ -18,7 +18,7 @@ WITH inserted AS (
            unnest($4::text[]),
            unnest($5::integer[]),
            unnest($6::bigint[]),
-           CAST($7::text AS jsonb),
+           CAST($7::text AS json),
            coalesce($8::timestamptz, now() + make_interval(secs => $9::float8)),
            CAST($10::text AS jsonb)
     RETURNING 1

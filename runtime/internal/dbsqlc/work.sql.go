@@ -7,7 +7,6 @@ package dbsqlc
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
@@ -49,7 +48,7 @@ type ClaimTasksRow struct {
 	ID          int64
 	Signal      string
 	Receiver    string
-	Payload     json.RawMessage
+	Payload     []byte
 	Attempt     int32
 	MaxAttempts int32
 	TimeoutMs   int64

@@ -1,0 +1,11 @@
+-- Reliable signals schema, version 4: payloads are stored as json (their
+-- text, checked for JSON syntax) instead of jsonb. jsonb cannot hold the
+-- character U+0000, which encoding/json writes as \u0000 for a NUL in a
+-- string, so a send whose payload had one failed, and with it the sender's
+-- transaction. The runtime never looks inside a payload in SQL; the ops
+-- views decode it in Go. A payload is now stored and delivered byte for byte
+-- as encoding/json wrote it, and the server parses it once less per row.
+--
+-- This rewrites signal_task: on a large table, apply it when the queue is
+-- quiet.
+ALTER TABLE signal_task ALTER COLUMN payload TYPE json USING payload::json;

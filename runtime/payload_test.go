@@ -1,0 +1,83 @@
+package runtime_test
+
+import (
+	"context"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	signalrt "github.com/reliablesignals/signals/runtime"
+)
+
+// TestHostilePayloadsArriveByteForByte sends strings that jsonb cannot
+// hold (NUL) or that encoders get wrong (every control character, 4-byte
+// UTF-8, escaped lone surrogates, which encoding/json decodes to U+FFFD) in
+// the sender's transaction, and checks that the transaction commits and the
+// receiver gets exactly the bytes that encoding/json wrote.
+func TestHostilePayloadsArriveByteForByte(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	ctx := context.Background()
+	var controls []rune
+	for r := rune(0); r < 0x20; r++ {
+		controls = append(controls, r)
+	}
+	notes := []string{
+		"nul\x00byte",
+		string(controls) + "\x7f",
+		"4-byte: 😀 𝄞 \U0010FFFF",
+		"quotes \" and \\ backslash </script>",
+	}
+	type note struct {
+		Note string `json:"note"`
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "CREATE TABLE business (id int)"); err != nil {
+			return err
+		}
+		for _, n := range notes {
+			if err := signalrt.Send(ctx, tx, "noted", routes("keep"), note{n}); err != nil {
+				return err
+			}
+		}
+		// A lone surrogate, as another sender might write it.
+		if err := signalrt.Send(ctx, tx, "noted", routes("keep"), map[string]any{"note": rawJSON(`"lone \ud800 surrogate"`)}); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO business VALUES (1)")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("the sender's transaction failed: %v", err)
+	}
+	var got []string
+	table := signalrt.Table{{Key: "keep", Signal: "noted", Handle: signalrt.Typed(func(ctx context.Context, p note) error {
+		got = append(got, p.Note)
+		return nil
+	})}}
+	if st, err := signalrt.RunUntilIdle(ctx, pool, table); err != nil || st.Succeeded != len(notes)+1 {
+		t.Fatalf("RunUntilIdle: %+v, %v", st, err)
+	}
+	want := map[string]bool{"lone \uFFFD surrogate": true}
+	for _, n := range notes {
+		want[n] = true
+	}
+	for _, g := range got {
+		if !want[g] {
+			t.Errorf("receiver got %q, which was not sent", g)
+		}
+		if !utf8.ValidString(g) {
+			t.Errorf("receiver got invalid UTF-8 %q", g)
+		}
+		delete(want, g)
+	}
+	if len(want) != 0 {
+		t.Errorf("not received: %v", want)
+	}
+}
+
+// rawJSON is JSON text that encoding/json writes as it is.
+type rawJSON string
+
+func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
