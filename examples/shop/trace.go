@@ -64,7 +64,7 @@ func printTraces(w io.Writer, spans tracetest.SpanStubs) {
 func describe(s tracetest.SpanStub) string {
 	attrs := map[string]string{}
 	for _, a := range s.Attributes {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if s.SpanKind != trace.SpanKindConsumer {
 		return fmt.Sprintf("%s → %s receivers (%s)", s.Name, attrs["messaging.batch.message_count"], s.EndTime.Sub(s.StartTime).Round(10e3))

@@ -70,7 +70,7 @@ func toSpan(s sdktrace.ReadOnlySpan) span {
 	out := span{Name: s.Name(), Kind: s.SpanKind().String(), TraceID: s.SpanContext().TraceID().String(), SpanID: s.SpanContext().SpanID().String(),
 		Parent: s.Parent().SpanID().String(), Status: s.Status().Code.String(), Attrs: map[string]string{}}
 	for _, a := range s.Attributes() {
-		out.Attrs[string(a.Key)] = a.Value.Emit()
+		out.Attrs[string(a.Key)] = a.Value.String()
 	}
 	for _, e := range s.Events() {
 		out.Events = append(out.Events, e.Name)
@@ -321,7 +321,7 @@ func sumOf(rm metricdata.ResourceMetrics, name, key, value string) float64 {
 	var total float64
 	match := func(set attribute.Set) bool {
 		v, ok := set.Value(attribute.Key(key))
-		return ok && v.Emit() == value
+		return ok && v.String() == value
 	}
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
