@@ -291,9 +291,6 @@ type WorkerInfo struct {
 	Live bool `json:"live"`
 }
 
-// WorkerReceiver is one receiver of a worker's dispatch table.
-type WorkerReceiver = registryEntry
-
 // Workers returns the registered workers, live and gone, by name.
 func Workers(ctx context.Context, db Executor) ([]WorkerInfo, error) {
 	rows, err := queries.Workers(ctx, db)

@@ -18,10 +18,13 @@ import (
 // workers know (signal_receiver), written by each worker at start, at every
 // heartbeat and at shutdown; see migration 002.
 
-// registryEntry is one receiver of a worker's row in signal_worker.
-type registryEntry struct {
-	Signal   string `json:"signal"`
-	Queue    string `json:"queue"`
+// WorkerReceiver is one receiver of a worker's dispatch table, as the
+// worker records it in its row of signal_worker (see [Workers]).
+type WorkerReceiver struct {
+	Signal string `json:"signal"`
+	Queue  string `json:"queue"`
+	// Contract is the fingerprint of the payload contract the worker
+	// decodes ([Receiver].Contract); "" when unknown.
 	Contract string `json:"contract"`
 }
 
@@ -32,9 +35,9 @@ func (w *Worker) liveTTL() time.Duration { return 3 * w.cfg.Lease }
 // register writes the worker's row and the receivers it knows. Run calls it
 // before it claims anything.
 func (w *Worker) register(ctx context.Context) error {
-	entries := make(map[string]registryEntry, len(w.receivers))
+	entries := make(map[string]WorkerReceiver, len(w.receivers))
 	for k, r := range w.receivers {
-		entries[k] = registryEntry{Signal: r.Signal, Queue: queueOrDefault(r.Queue), Contract: r.Contract}
+		entries[k] = WorkerReceiver{Signal: r.Signal, Queue: queueOrDefault(r.Queue), Contract: r.Contract}
 	}
 	recv, err := json.Marshal(entries)
 	if err != nil {
@@ -258,7 +261,7 @@ func (w *Worker) moveTasks(ctx context.Context) error {
 	served := map[string]map[string]bool{} // queue -> keys its live workers know
 	home := map[string]string{}            // key -> the queue it runs on now
 	for _, lw := range live {              // newest first
-		var recv map[string]registryEntry
+		var recv map[string]WorkerReceiver
 		if err := json.Unmarshal(lw.Receivers, &recv); err != nil {
 			return fmt.Errorf("worker %s: receivers: %w", lw.Name, err)
 		}
