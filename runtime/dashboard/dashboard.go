@@ -152,7 +152,7 @@ type view struct {
 
 // render writes a page, or only its refreshable part when partial.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, nav, title string, data any) {
-	v := view{Title: title, Nav: nav, Base: base(r), ReadOnly: h.opts.ReadOnly, Flash: r.URL.Query().Get("done"), Page: data}
+	v := view{Title: title, Nav: nav, Base: base(r), ReadOnly: h.opts.ReadOnly, Flash: flash(r.URL.Query().Get("done")), Page: data}
 	if !h.opts.ReadOnly {
 		v.CSRF = h.csrfToken(w, r)
 	}

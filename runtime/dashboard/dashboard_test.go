@@ -283,3 +283,26 @@ func TestMountedUnderAPrefix(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestFlashShowsOnlyItsOwnMessages checks that the done parameter of an
+// action's redirect selects a message of the dashboard's own, and that any
+// other text in it is not shown.
+func TestFlashShowsOnlyItsOwnMessages(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	srv := httptest.NewServer(dashboard.New(f.pool, dashboard.Options{}))
+	defer srv.Close()
+	c := client(t)
+	for done, want := range map[string]string{
+		"retry:1":                   "Retried: 1 task made available now.",
+		"pause":                     "Paused: no worker claims from this queue",
+		"Your account is suspended": "",
+		"retry:x":                   "",
+	} {
+		_, body, _ := get(t, c, srv.URL+"/queue?name=mail&done="+url.QueryEscape(done))
+		has := strings.Contains(body, `id="flash"`)
+		if want == "" && (has || strings.Contains(body, "suspended")) || want != "" && !strings.Contains(body, want) {
+			t.Errorf("done=%q: want flash %q\n%s", done, want, body)
+		}
+	}
+}

@@ -268,7 +268,7 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 			h.failed(w, r, err)
 			return
 		}
-		msg := fmt.Sprintf("%s: %d task changed", act, n)
+		msg := act + ":" + strconv.FormatInt(n, 10)
 		if act == "discard" && n == 1 {
 			h.redirect(w, r, "tasks", url.Values{"done": {msg}})
 			return
@@ -290,7 +290,7 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 			h.failed(w, r, err)
 			return
 		}
-		h.redirect(w, r, "queue", url.Values{"name": {queue}, "done": {"queue " + queue + ": " + act + "d"}})
+		h.redirect(w, r, "queue", url.Values{"name": {queue}, "done": {act}})
 	default:
 		h.badRequest(w, r, fmt.Sprintf("action %q: want one of retry, discard, run-now, pause, resume", act))
 	}
@@ -356,4 +356,28 @@ func newChart(since time.Time, points []signalrt.MinuteStats) chart {
 		}
 	}
 	return c
+}
+
+// flash returns the message of an action's result, from the done parameter
+// that the action's redirect set: the action and, for task actions, how many
+// tasks it changed. The page shows only messages it makes itself, so that a
+// link cannot put words of its own on the dashboard.
+func flash(done string) string {
+	act, count, _ := strings.Cut(done, ":")
+	n, err := strconv.Atoi(count)
+	switch {
+	case act == "pause" && count == "":
+		return "Paused: no worker claims from this queue until it is resumed."
+	case act == "resume" && count == "":
+		return "Resumed: the workers were woken."
+	case err != nil || n < 0:
+		return ""
+	case act == "retry":
+		return fmt.Sprintf("Retried: %d task made available now.", n)
+	case act == "discard":
+		return fmt.Sprintf("Discarded: %d dead task deleted.", n)
+	case act == "run-now":
+		return fmt.Sprintf("Run now: %d waiting task made due.", n)
+	}
+	return ""
 }
