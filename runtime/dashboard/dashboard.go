@@ -158,17 +158,10 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	}
 	name := "layout"
 	if page == "overview" && r.URL.Query().Get("partial") == "1" {
-		name = "overview-partial"
+		name = "overview-box"
 	}
 	var buf strings.Builder
-	var err error
-	if name == "overview-partial" {
-		buf.WriteString(`<div id="overview" data-refresh="3000">`)
-		err = h.pages[page].ExecuteTemplate(&buf, "overview-body", v)
-		buf.WriteString(`</div>`)
-	} else {
-		err = h.pages[page].ExecuteTemplate(&buf, name, v)
-	}
+	err := h.pages[page].ExecuteTemplate(&buf, name, v)
 	if err != nil {
 		h.log.Error("dashboard: rendering failed", "page", page, "err", err)
 		http.Error(w, "rendering failed", http.StatusInternalServerError)
