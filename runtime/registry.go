@@ -29,7 +29,7 @@ type WorkerReceiver struct {
 }
 
 // liveTTL is how long a worker's row counts as live without a heartbeat:
-// three heartbeats of one lease each would have been missed.
+// three leases, in which nine heartbeats (one every Lease/3) were missed.
 func (w *Worker) liveTTL() time.Duration { return 3 * w.cfg.Lease }
 
 // register writes the worker's row and the receivers it knows. Run calls it

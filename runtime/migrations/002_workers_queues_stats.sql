@@ -11,7 +11,8 @@ CREATE TABLE signal_worker (
     name         text        PRIMARY KEY,
     host         text        NOT NULL,
     pid          integer     NOT NULL,
-    -- The queues the worker claims from, and its slots per queue.
+    -- The queues the worker claims from, and its slots in all (the sum of
+    -- its queues' concurrency).
     queues       text[]      NOT NULL,
     concurrency  integer     NOT NULL,
     -- The worker's dispatch table: receiver key -> {"signal", "queue",
