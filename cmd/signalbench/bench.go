@@ -60,7 +60,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	run := fs.String("run", strings.Join(allWorkloads, ","), "comma-separated workloads to run")
 	fs.IntVar(&o.n, "n", 100_000, "W1: tasks inserted up front and drained")
 	conc := fs.String("c", "16,100", "W1: worker concurrencies, one drain each")
-	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere) or memory (the SDK's in-memory exporter)")
+	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere), sampled (the same, one trace in ten) or memory (the SDK's in-memory exporter)")
 	recv := fs.String("k", "1,5", "W2: receivers per signal, one run each")
 	fs.IntVar(&o.senders, "senders", 8, "W2: concurrent senders")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of W2, W3 and each timed pgbench run")

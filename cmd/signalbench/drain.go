@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,7 +71,7 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 		if o.otel != "off" {
 			l.add("otel", o.otel)
 		}
-		for _, k := range []string{"seconds", "tasks_per_s", "peak_rss_mib"} {
+		for _, k := range []string{"seconds", "tasks_per_s", "cpu_us_per_task", "peak_rss_mib"} {
 			l.add(k, res[k])
 		}
 		return nil
@@ -168,7 +170,19 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	if path := os.Getenv("SIGNALBENCH_CPUPROFILE"); path != "" {
+		// For finding where a drain's time goes:
+		// go tool pprof signalbench $SIGNALBENCH_CPUPROFILE
+		if stop, err := startCPUProfile(path); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		} else {
+			defer stop()
+		}
+	}
+	cpu0 := cpuTime()
 	res, err := drain(ctx, *url, *n, *c, *unknown, log)
+	cpu := cpuTime() - cpu0
 	l := newLine("drain")
 	if err != nil {
 		l.add("error", err.Error())
@@ -179,6 +193,7 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	l.add("seconds", res.elapsed)
 	l.add("tasks_per_s", float64(*n)/res.elapsed.Seconds())
 	l.add("ran_seconds", res.ran)
+	l.add("cpu_us_per_task", float64(cpu.Microseconds())/float64(*n))
 	l.add("peak_rss_mib", float64(res.peakRSSKiB)/1024)
 	fmt.Fprintln(stdout, l)
 	return 0
@@ -284,4 +299,29 @@ func parseVmHWM(status string) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in /proc/self/status")
+}
+
+// startCPUProfile writes a CPU profile of the drain child to path until stop
+// is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// cpuTime is the CPU time (user and system) this process has used. The
+// worker's CPU per task is steadier than its throughput on a shared
+// machine, whose other load slows PostgreSQL and the worker alike.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -69,7 +69,11 @@ func describe(s tracetest.SpanStub) string {
 	if s.SpanKind != trace.SpanKindConsumer {
 		return fmt.Sprintf("%s → %s receivers (%s)", s.Name, attrs["messaging.batch.message_count"], s.EndTime.Sub(s.StartTime).Round(10e3))
 	}
-	line := fmt.Sprintf("%s: %s, attempt %s: %s (%s)", s.Name, shortKey(attrs["messaging.consumer.group.name"]), attrs["signals.attempt"], attrs["signals.outcome"], s.EndTime.Sub(s.StartTime).Round(10e3))
+	outcome := attrs["signals.outcome"]
+	if outcome == "" {
+		outcome = "succeeded" // otelsignal sets the attribute on the other outcomes only
+	}
+	line := fmt.Sprintf("%s: %s, attempt %s: %s (%s)", s.Name, shortKey(attrs["messaging.consumer.group.name"]), attrs["signals.attempt"], outcome, s.EndTime.Sub(s.StartTime).Round(10e3))
 	if s.Status.Description != "" {
 		line += ": " + s.Status.Description
 	}

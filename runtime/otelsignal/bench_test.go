@@ -39,3 +39,26 @@ func BenchmarkAttemptHook(b *testing.B) {
 		_ = h.Attempt(ctx, info, next)
 	}
 }
+
+// BenchmarkAttemptHookSampled is BenchmarkAttemptHook with the sampler
+// of a production setting, one trace in ten (ParentBased of
+// TraceIDRatioBased(0.1)), on attempts whose task carries no trace: nine
+// spans in ten do not record.
+func BenchmarkAttemptHookSampled(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1))))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	h, err := otelsignal.New(otelsignal.Options{TracerProvider: tp, MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())), Propagator: propagation.TraceContext{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	info := signalrt.AttemptInfo{
+		TaskInfo: signalrt.TaskInfo{ID: 42, Signal: "order_placed", Receiver: "mail.SendReceipt", Attempt: 1, MaxAttempts: 25},
+		Queue:    "mail", RunAt: time.Now(),
+	}
+	next := func(context.Context) error { return nil }
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = h.Attempt(ctx, info, next)
+	}
+}

@@ -18,19 +18,31 @@
 // Names and attributes follow the OpenTelemetry messaging conventions where
 // they fit (messaging.system is "reliable_signals"):
 //
-//   - "send SIGNAL", kind producer, one per send: messaging.operation.type
-//     "send", messaging.destination.name (the signal),
-//     messaging.batch.message_count (the number of receivers, one task
-//     each) and signals.queues. Its context is stored with each task (W3C
-//     trace context, in the task's headers), when the propagator writes
-//     one: without a configured tracer provider nothing is stored.
+//   - "send SIGNAL", kind producer, one per send: messaging.operation.name
+//     and messaging.operation.type "send", messaging.destination.name (the
+//     signal), messaging.batch.message_count (the number of receivers, one
+//     task each) and signals.queues. Its context is stored with each task
+//     (W3C trace context, in the task's headers), when the propagator
+//     writes one: without a configured tracer provider nothing is stored.
 //   - "process SIGNAL", kind consumer, one per attempt, a child of the send
-//     span: messaging.operation.type "process", messaging.destination.name,
+//     span: messaging.operation.name "process", messaging.destination.name,
 //     messaging.message.id (the task id), messaging.consumer.group.name
-//     (the receiver key), signals.queue, signals.attempt,
-//     signals.max_attempts and signals.outcome (succeeded, retry, dead,
-//     snoozed). A failed attempt records its error and has status Error;
-//     signals.permanent marks a permanent error.
+//     (the receiver key), signals.queue, signals.attempt and
+//     signals.max_attempts. An attempt that did not succeed also has
+//     signals.outcome (retry, dead or snoozed); a failed one records its
+//     error, has status Error, and signals.permanent says whether the
+//     error was permanent. A span without signals.outcome succeeded.
+//
+// The attempt span is built for the cost of a span per task, the largest
+// part of this package's cost (BenchmarkAttemptHook). Its attributes are
+// set once, right after it starts, and only when it records: a span that
+// the sampler drops costs no attributes, and a recorded one copies its
+// attributes once instead of twice. (So a sampler sees the span name and
+// kind, and the parent's decision, but not the attributes.) It has eight
+// attributes when it succeeds, the common case: a ninth, or one set later,
+// makes the SDK grow and copy the span's attribute storage. That is why it
+// has no messaging.operation.type (the name says "process") and no
+// signals.outcome on success.
 //
 // Every attempt, the first and the retries, is a child of the send span,
 // not a link: the trace of the request that sent the signal then shows the
@@ -65,10 +77,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -109,24 +123,61 @@ func Install(opts Options) error {
 type instruments struct {
 	sent, succeeded, failed, dead metric.Int64Counter
 	duration, wait                metric.Float64Histogram
-	attempts                      attrCache
+	receivers                     receiverCache
 }
 
-// attrCache keeps the metric attributes of each signal, receiver and queue:
-// building an attribute set on every attempt costs more than the
-// measurement itself.
-type attrCache struct{ m sync.Map }
+// receiverCache keeps what the attempts of each signal, receiver and queue
+// share: building the span name and the attributes on every attempt costs
+// more than looking them up. Lookups read an immutable map without a lock
+// or an allocation; a miss copies the map (a process has few receivers).
+type receiverCache struct {
+	m  atomic.Pointer[map[receiverKey]*receiverAttrs]
+	mu sync.Mutex // serializes misses
+}
 
-type attrKey struct{ signal, receiver, queue string }
+type receiverKey struct{ signal, receiver, queue string }
 
-func (c *attrCache) of(info signalrt.AttemptInfo) metric.MeasurementOption {
-	k := attrKey{info.Signal, info.Receiver, info.Queue}
-	if o, ok := c.m.Load(k); ok {
-		return o.(metric.MeasurementOption)
+// receiverAttrs are the span name and attributes, and the metric
+// attributes, of one signal, receiver and queue.
+type receiverAttrs struct {
+	spanName string
+	attrs    []attribute.KeyValue // the attributes every attempt has
+	metric   metric.MeasurementOption
+}
+
+func (c *receiverCache) of(info signalrt.AttemptInfo) *receiverAttrs {
+	k := receiverKey{info.Signal, info.Receiver, info.Queue}
+	if m := c.m.Load(); m != nil {
+		if r, ok := (*m)[k]; ok {
+			return r
+		}
 	}
-	o := metric.WithAttributeSet(attribute.NewSet(attribute.String("signal", k.signal), attribute.String("receiver", k.receiver), attribute.String("queue", k.queue)))
-	c.m.Store(k, o)
-	return o
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil {
+		if r, ok := (*old)[k]; ok {
+			return r
+		}
+	}
+	r := &receiverAttrs{
+		spanName: "process " + k.signal,
+		attrs: []attribute.KeyValue{
+			systemAttr,
+			attribute.String("messaging.operation.name", "process"),
+			attribute.String("messaging.destination.name", k.signal),
+			attribute.String("messaging.consumer.group.name", k.receiver),
+			attribute.String("signals.queue", k.queue),
+		},
+		metric: metric.WithAttributeSet(attribute.NewSet(attribute.String("signal", k.signal), attribute.String("receiver", k.receiver), attribute.String("queue", k.queue))),
+	}
+	m := make(map[receiverKey]*receiverAttrs, 1)
+	if old != nil {
+		maps.Copy(m, *old)
+	}
+	m[k] = r
+	c.m.Store(&m)
+	return r
 }
 
 // New returns the hooks without installing them.
@@ -220,42 +271,45 @@ func sendHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in *instr
 }
 
 func attemptHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in *instruments) func(context.Context, signalrt.AttemptInfo, func(context.Context) error) error {
+	kind := trace.WithSpanKind(trace.SpanKindConsumer)
 	return func(ctx context.Context, info signalrt.AttemptInfo, next func(context.Context) error) error {
+		r := in.receivers.of(info)
+		start := time.Now()
+		// The wait is measured before the span starts: it belongs to no
+		// attempt, and a measurement without a span in its context takes
+		// no exemplar.
+		in.wait.Record(ctx, max(start.Sub(info.RunAt), 0).Seconds(), r.metric)
 		if len(info.Headers) > 0 {
 			ctx = prop.Extract(ctx, propagation.MapCarrier(info.Headers))
 		}
-		ctx, span := tracer.Start(ctx, "process "+info.Signal, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
-			systemAttr,
-			attribute.String("messaging.operation.name", "process"),
-			attribute.String("messaging.operation.type", "process"),
-			attribute.String("messaging.destination.name", info.Signal),
-			attribute.String("messaging.message.id", formatID(info.ID)),
-			attribute.String("messaging.consumer.group.name", info.Receiver),
-			attribute.String("signals.queue", info.Queue),
-			attribute.Int("signals.attempt", info.Attempt),
-			attribute.Int("signals.max_attempts", info.MaxAttempts),
-		))
+		ctx, span := tracer.Start(ctx, r.spanName, kind)
+		if span.IsRecording() {
+			var attrs [8]attribute.KeyValue
+			n := copy(attrs[:], r.attrs)
+			attrs[n] = attribute.String("messaging.message.id", formatID(info.ID))
+			attrs[n+1] = attribute.Int("signals.attempt", info.Attempt)
+			attrs[n+2] = attribute.Int("signals.max_attempts", info.MaxAttempts)
+			span.SetAttributes(attrs[:n+3]...)
+		}
 		defer span.End()
-		start := time.Now()
-		by := in.attempts.of(info)
-		in.wait.Record(ctx, max(start.Sub(info.RunAt), 0).Seconds(), by)
 		err := next(ctx)
-		in.duration.Record(ctx, time.Since(start).Seconds(), by)
+		in.duration.Record(ctx, time.Since(start).Seconds(), r.metric)
 		outcome := signalrt.OutcomeOf(info, err)
-		span.SetAttributes(attribute.String("signals.outcome", string(outcome)))
 		switch outcome {
 		case signalrt.OutcomeSucceeded:
-			in.succeeded.Add(ctx, 1, by)
+			// No signals.outcome on success: a second attribute write per
+			// span makes the SDK grow and copy the span's attributes, the
+			// largest single cost of a span (see BenchmarkAttemptHook).
+			in.succeeded.Add(ctx, 1, r.metric)
 		case signalrt.OutcomeSnoozed:
+			span.SetAttributes(attribute.String("signals.outcome", string(outcome)))
 		default:
 			span.RecordError(err)
 			span.SetStatus(codes.Error, firstLine(err.Error()))
-			if signalrt.IsPermanent(err) {
-				span.SetAttributes(attribute.Bool("signals.permanent", true))
-			}
-			in.failed.Add(ctx, 1, by)
+			span.SetAttributes(attribute.String("signals.outcome", string(outcome)), attribute.Bool("signals.permanent", signalrt.IsPermanent(err)))
+			in.failed.Add(ctx, 1, r.metric)
 			if outcome == signalrt.OutcomeDead {
-				in.dead.Add(ctx, 1, by)
+				in.dead.Add(ctx, 1, r.metric)
 			}
 		}
 		return err
