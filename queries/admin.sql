@@ -14,11 +14,19 @@ SELECT pg_advisory_unlock(@key::bigint);
 -- Make dead (or waiting) tasks available now with a fresh set of attempts;
 -- their error history is kept. Wakes the workers of their queues (see
 -- InsertTasks for the notification's payload).
+--
+-- A dead task sent with a unique key is retried only when no other task of
+-- its receiver and key is pending and no newer one is dead: the key stays
+-- held by one pending task (see signalrt.Unique).
 WITH retried AS (
-    UPDATE signal_task
+    UPDATE signal_task t
     SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
-    WHERE id = ANY(@ids::bigint[]) AND state IN ('dead', 'available')
-    RETURNING id, queue
+    WHERE t.id = ANY(@ids::bigint[]) AND t.state IN ('dead', 'available')
+      AND (t.unique_key IS NULL OR t.state = 'available' OR NOT EXISTS (
+          SELECT 1 FROM signal_task o
+          WHERE o.receiver = t.receiver AND o.unique_key = t.unique_key AND o.unique_key IS NOT NULL AND o.id <> t.id
+            AND (o.state IN ('available', 'running') OR (o.state = 'dead' AND o.id > t.id))))
+    RETURNING t.id, t.queue
 )
 SELECT r.id, pg_notify('signal_task', s.nsp || '.' || r.queue)::text AS notified
 FROM retried r,

@@ -100,7 +100,7 @@ LIMIT @max::integer;
 
 -- name: RetryMatching :many
 -- Retry (see RetryTasks) up to @max dead or waiting tasks that match the
--- filter, oldest first.
+-- filter, oldest first; with RetryTasks' rule for unique keys.
 WITH retried AS (
     UPDATE signal_task t
     SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
@@ -112,6 +112,10 @@ WITH retried AS (
           AND (sqlc.narg(signal)::text IS NULL OR m.signal = sqlc.narg(signal)::text)
           AND (sqlc.narg(receiver)::text IS NULL OR m.receiver = sqlc.narg(receiver)::text)
           AND (sqlc.narg(error_contains)::text IS NULL OR strpos(lower(m.errors::text), lower(sqlc.narg(error_contains)::text)) > 0)
+          AND (m.unique_key IS NULL OR m.state = 'available' OR NOT EXISTS (
+              SELECT 1 FROM signal_task o
+              WHERE o.receiver = m.receiver AND o.unique_key = m.unique_key AND o.unique_key IS NOT NULL AND o.id <> m.id
+                AND (o.state IN ('available', 'running') OR (o.state = 'dead' AND o.id > m.id))))
         ORDER BY m.id
         LIMIT @max::integer
         FOR UPDATE SKIP LOCKED

@@ -141,3 +141,8 @@ DELETE FROM signal_receiver WHERE seen_at < now() - make_interval(secs => @keep_
 
 -- name: DeleteOldStats :execrows
 DELETE FROM signal_stat WHERE minute < now() - make_interval(secs => @keep_seconds::float8);
+
+-- name: DeleteExpiredUnique :execrows
+-- Forget the UniqueFor windows that have passed (a send takes an expired
+-- one again anyway; this keeps the table small).
+DELETE FROM signal_unique WHERE until < now();

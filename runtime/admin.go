@@ -129,7 +129,9 @@ func CountTasks(ctx context.Context, db Executor) ([]Count, error) {
 // set of attempts, and wakes the workers of their queues; their error
 // history is kept. Use it after deploying a fix for a receiver, or a binary
 // that knows a receiver key. It returns how many tasks it changed; running
-// and succeeded tasks are left alone.
+// and succeeded tasks are left alone. A dead task sent with a unique key
+// ([Unique]) is left dead while another task of its receiver and key is
+// pending or a newer one is dead, so that the key keeps one pending task.
 func Retry(ctx context.Context, db Executor, ids ...int64) (int64, error) {
 	rows, err := queries.RetryTasks(ctx, db, ids)
 	if err != nil {

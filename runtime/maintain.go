@@ -76,7 +76,8 @@ func (w *Worker) deleteFinished(ctx context.Context, state string, keep time.Dur
 
 // deleteOld deletes the registry rows of workers that died an hour ago,
 // the receivers that no worker has known for a day past the orphan grace,
-// and the throughput counters past Config.StatsRetention.
+// the throughput counters past Config.StatsRetention, and the UniqueFor
+// windows that have passed.
 func (w *Worker) deleteOld(ctx context.Context) {
 	if _, err := queries.DeleteGoneWorkers(ctx, w.db); err != nil && ctx.Err() == nil {
 		w.log.Error("deleting the rows of gone workers failed", "err", err)
@@ -87,5 +88,8 @@ func (w *Worker) deleteOld(ctx context.Context) {
 	}
 	if _, err := queries.DeleteOldStats(ctx, w.db, w.cfg.StatsRetention.Seconds()); err != nil && ctx.Err() == nil {
 		w.log.Error("deleting old throughput counters failed", "err", err)
+	}
+	if _, err := queries.DeleteExpiredUnique(ctx, w.db); err != nil && ctx.Err() == nil {
+		w.log.Error("deleting expired UniqueFor windows failed", "err", err)
 	}
 }

@@ -50,8 +50,11 @@ type Route struct {
 type SendOption func(*sendOptions)
 
 type sendOptions struct {
-	runAt time.Time     // At; zero when not given
-	delay time.Duration // After
+	runAt     time.Time     // At; zero when not given
+	delay     time.Duration // After
+	unique    *string       // Unique, UniqueFor
+	uniqueFor time.Duration // UniqueFor
+	enqueued  *int          // Enqueued
 }
 
 // After delays the signal's tasks: they become available to workers d after
@@ -64,6 +67,43 @@ func After(d time.Duration) SendOption {
 // At delays the signal's tasks until t.
 func At(t time.Time) SendOption {
 	return func(o *sendOptions) { o.runAt, o.delay = t, 0 }
+}
+
+// Unique deduplicates the send by key: a receiver that already has a task
+// sent with the same key, available or running (waiting to retry
+// included), gets no second task from this send. Each receiver of the
+// signal is deduplicated on its own; the key is compared per receiver,
+// across signals. Once the task has succeeded or is dead, the key is free
+// again. Use the identity of what the signal is about, such as
+// "order-12-paid".
+//
+// The database decides, with a unique index, so concurrent senders in
+// separate transactions enqueue one task per receiver between them; a
+// sender whose transaction rolls back holds nothing. A send that creates no
+// task still succeeds: pass [Enqueued] to learn how many tasks it created.
+//
+// Retrying a dead task whose key is held by a pending task of the same
+// receiver skips it (see [RetryTasks]). A unique send costs a little more
+// than a plain one; see the README's performance section.
+func Unique(key string) SendOption {
+	return func(o *sendOptions) { o.unique, o.uniqueFor = &key, 0 }
+}
+
+// UniqueFor is [Unique] that also holds the key for d after the send that
+// took it, whether or not its task has finished by then: at most one task
+// per receiver and key every d (a debounce), and none while one is pending.
+// The window starts at the send that created the task, by the database's
+// clock.
+func UniqueFor(key string, d time.Duration) SendOption {
+	return func(o *sendOptions) { o.unique, o.uniqueFor = &key, max(d, 0) }
+}
+
+// Enqueued makes the send store in *n how many tasks it created: one per
+// route, fewer when [Unique] or [UniqueFor] skipped receivers that have
+// their key, 0 when the send returned an error. In a transaction the count
+// is what the send inserted; the tasks exist once the transaction commits.
+func Enqueued(n *int) SendOption {
+	return func(o *sendOptions) { o.enqueued = n }
 }
 
 var queries = dbsqlc.New()
@@ -100,6 +140,9 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.enqueued != nil {
+		*o.enqueued = 0
+	}
 	arg := dbsqlc.InsertTasksParams{
 		Signal:       signal,
 		Receivers:    make([]string, len(routes)),
@@ -128,7 +171,20 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	if o.delay == 0 && (o.runAt.IsZero() || !o.runAt.After(time.Now())) {
 		arg.Notify = notifyLimit.due(arg.Queues)
 	}
+	enqueued := len(routes)
 	insert := func(ctx context.Context) error { return queries.InsertTasks(ctx, db, arg) }
+	if o.unique != nil {
+		insert = func(ctx context.Context) error {
+			r, err := queries.InsertUniqueTasks(ctx, db, dbsqlc.InsertUniqueTasksParams{
+				Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts, TimeoutsMs: arg.TimeoutsMs,
+				UniqueKey: *o.unique, UniqueForSeconds: o.uniqueFor.Seconds(),
+				Signal: arg.Signal, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
+				Headers: arg.Headers, Notify: arg.Notify,
+			})
+			enqueued = int(r.Enqueued)
+			return err
+		}
+	}
 	if hs := installed(); hs != nil {
 		info := &SendInfo{Signal: signal, Routes: routes}
 		hooked := insert
@@ -146,6 +202,9 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	}
 	if err != nil {
 		return fmt.Errorf("signal %s: enqueueing %d tasks: %w", signal, len(routes), err)
+	}
+	if o.enqueued != nil {
+		*o.enqueued = enqueued
 	}
 	return nil
 }

@@ -61,6 +61,13 @@ type SignalTask struct {
 	FinishedAt  *time.Time
 	Declined    []string
 	Headers     []byte
+	UniqueKey   *string
+}
+
+type SignalUnique struct {
+	Receiver  string
+	UniqueKey string
+	Until     time.Time
 }
 
 type SignalWorker struct {

@@ -366,6 +366,10 @@ WITH retried AS (
           AND ($5::text IS NULL OR m.signal = $5::text)
           AND ($6::text IS NULL OR m.receiver = $6::text)
           AND ($7::text IS NULL OR strpos(lower(m.errors::text), lower($7::text)) > 0)
+          AND (m.unique_key IS NULL OR m.state = 'available' OR NOT EXISTS (
+              SELECT 1 FROM signal_task o
+              WHERE o.receiver = m.receiver AND o.unique_key = m.unique_key AND o.unique_key IS NOT NULL AND o.id <> m.id
+                AND (o.state IN ('available', 'running') OR (o.state = 'dead' AND o.id > m.id))))
         ORDER BY m.id
         LIMIT $8::integer
         FOR UPDATE SKIP LOCKED
@@ -395,7 +399,7 @@ type RetryMatchingRow struct {
 }
 
 // Retry (see RetryTasks) up to @max dead or waiting tasks that match the
-// filter, oldest first.
+// filter, oldest first; with RetryTasks' rule for unique keys.
 func (q *Queries) RetryMatching(ctx context.Context, db DBTX, arg RetryMatchingParams) ([]RetryMatchingRow, error) {
 	rows, err := db.Query(ctx, retryMatching,
 		arg.AfterID,

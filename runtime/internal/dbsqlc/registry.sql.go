@@ -82,6 +82,20 @@ func (q *Queries) DeclineTask(ctx context.Context, db DBTX, arg DeclineTaskParam
 	return result.RowsAffected(), nil
 }
 
+const deleteExpiredUnique = `-- name: DeleteExpiredUnique :execrows
+DELETE FROM signal_unique WHERE until < now()
+`
+
+// Forget the UniqueFor windows that have passed (a send takes an expired
+// one again anyway; this keeps the table small).
+func (q *Queries) DeleteExpiredUnique(ctx context.Context, db DBTX) (int64, error) {
+	result, err := db.Exec(ctx, deleteExpiredUnique)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteGoneWorkers = `-- name: DeleteGoneWorkers :execrows
 DELETE FROM signal_worker WHERE expires_at < now() - interval '1 hour'
 `

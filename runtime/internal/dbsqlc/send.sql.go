@@ -60,3 +60,87 @@ func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParam
 	)
 	return err
 }
+
+const insertUniqueTasks = `-- name: InsertUniqueTasks :one
+WITH r AS (
+    SELECT unnest($1::text[]) AS receiver,
+           unnest($2::text[]) AS queue,
+           unnest($3::integer[]) AS max_attempts,
+           unnest($4::bigint[]) AS timeout_ms
+),
+windowed AS (
+    INSERT INTO signal_unique (receiver, unique_key, until)
+    SELECT r.receiver, $5::text, now() + make_interval(secs => $6::float8)
+    FROM r
+    WHERE $6::float8 > 0
+    ON CONFLICT (receiver, unique_key) DO UPDATE SET until = excluded.until
+        WHERE signal_unique.until <= now()
+    RETURNING receiver
+),
+inserted AS (
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers, unique_key)
+    SELECT $7::text, r.receiver, r.queue, r.max_attempts, r.timeout_ms,
+           CAST($8::text AS json),
+           coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)),
+           CAST($11::text AS jsonb),
+           $5::text
+    FROM r
+    WHERE $6::float8 <= 0 OR r.receiver IN (SELECT w.receiver FROM windowed w)
+    ON CONFLICT (receiver, unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
+    RETURNING queue
+),
+notified AS (
+    SELECT pg_notify('signal_task', s.nsp || '.' || q.queue) AS n
+    FROM (SELECT DISTINCT i.queue FROM inserted i WHERE i.queue = ANY($12::text[])) AS q,
+         (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
+)
+SELECT (SELECT count(*) FROM inserted)::integer AS enqueued,
+       (SELECT count(*) FROM notified)::integer AS notified
+`
+
+type InsertUniqueTasksParams struct {
+	Receivers        []string
+	Queues           []string
+	MaxAttempts      []int32
+	TimeoutsMs       []int64
+	UniqueKey        string
+	UniqueForSeconds float64
+	Signal           string
+	Payload          string
+	RunAt            *time.Time
+	DelaySeconds     float64
+	Headers          *string
+	Notify           []string
+}
+
+type InsertUniqueTasksRow struct {
+	Enqueued int32
+	Notified int32
+}
+
+// A send with a unique key (signalrt.Unique, UniqueFor): as InsertTasks,
+// but a receiver that already has a task with @unique_key available or
+// running gets no new one (the partial unique index decides, so
+// concurrent senders cannot both insert), and with @unique_for_seconds > 0
+// neither does one whose key was taken less than that long ago
+// (signal_unique). Returns how many tasks were enqueued; the queues in
+// @notify that got one are woken.
+func (q *Queries) InsertUniqueTasks(ctx context.Context, db DBTX, arg InsertUniqueTasksParams) (InsertUniqueTasksRow, error) {
+	row := db.QueryRow(ctx, insertUniqueTasks,
+		arg.Receivers,
+		arg.Queues,
+		arg.MaxAttempts,
+		arg.TimeoutsMs,
+		arg.UniqueKey,
+		arg.UniqueForSeconds,
+		arg.Signal,
+		arg.Payload,
+		arg.RunAt,
+		arg.DelaySeconds,
+		arg.Headers,
+		arg.Notify,
+	)
+	var i InsertUniqueTasksRow
+	err := row.Scan(&i.Enqueued, &i.Notified)
+	return i, err
+}
