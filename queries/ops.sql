@@ -172,3 +172,40 @@ FROM signal_task a
 WHERE a.state = 'available'
 GROUP BY a.queue
 ORDER BY a.queue;
+
+-- name: CancelTasks :many
+-- Delete the given tasks that are available or running, and notify the
+-- workers of the running ones ("schema.id" on signal_cancel; see
+-- ListenCancel), on commit.
+WITH cancelled AS (
+    DELETE FROM signal_task WHERE id = ANY(@ids::bigint[]) AND state IN ('available', 'running')
+    RETURNING id, state
+)
+SELECT c.id, c.state, coalesce(CASE WHEN c.state = 'running' THEN pg_notify('signal_cancel', s.nsp || '.' || c.id::text)::text END, '')::text AS notified
+FROM cancelled c,
+     (SELECT cl.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class cl WHERE cl.oid = 'signal_task'::regclass) AS s
+ORDER BY c.id;
+
+-- name: CancelMatching :many
+-- Cancel (see CancelTasks) up to @max available or running tasks that
+-- match the filter, oldest first.
+WITH cancelled AS (
+    DELETE FROM signal_task t
+    WHERE t.id IN (
+        SELECT m.id FROM signal_task m
+        WHERE m.state IN ('available', 'running') AND m.id > @after_id::bigint AND m.id < @before_id::bigint
+          AND (sqlc.narg(state)::text IS NULL OR m.state = sqlc.narg(state)::text)
+          AND (sqlc.narg(queue)::text IS NULL OR m.queue = sqlc.narg(queue)::text)
+          AND (sqlc.narg(signal)::text IS NULL OR m.signal = sqlc.narg(signal)::text)
+          AND (sqlc.narg(receiver)::text IS NULL OR m.receiver = sqlc.narg(receiver)::text)
+          AND (sqlc.narg(error_contains)::text IS NULL OR strpos(lower(m.errors::text), lower(sqlc.narg(error_contains)::text)) > 0)
+        ORDER BY m.id
+        LIMIT @max::integer
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING t.id, t.state
+)
+SELECT c.id, c.state, coalesce(CASE WHEN c.state = 'running' THEN pg_notify('signal_cancel', s.nsp || '.' || c.id::text)::text END, '')::text AS notified
+FROM cancelled c,
+     (SELECT cl.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class cl WHERE cl.oid = 'signal_task'::regclass) AS s
+ORDER BY c.id;

@@ -73,11 +73,14 @@ SET state = 'available', attempt = attempt - 1, run_at = now() + make_interval(s
     lease_until = NULL, worker = NULL
 WHERE id = @id::bigint AND attempt = @attempt::integer AND lease_until IS NOT NULL AND worker = @worker::text;
 
--- name: ExtendLeases :exec
--- Heartbeat: extend the lease of tasks this worker is still running.
+-- name: ExtendLeases :many
+-- Heartbeat: extend the lease of tasks this worker is still running. The
+-- ones not returned are no longer this worker's (cancelled, or rescued by
+-- another worker after a lost lease): the worker cancels their receivers.
 UPDATE signal_task
 SET lease_until = now() + make_interval(secs => @lease_seconds::float8)
-WHERE id = ANY(@ids::bigint[]) AND lease_until IS NOT NULL AND worker = @worker::text;
+WHERE id = ANY(@ids::bigint[]) AND lease_until IS NOT NULL AND worker = @worker::text
+RETURNING id;
 
 -- name: ReleaseTasks :exec
 -- Graceful shutdown: give tasks back without counting the attempt.
@@ -125,6 +128,11 @@ WHERE id IN (
 
 -- name: Listen :exec
 LISTEN signal_task;
+
+-- name: ListenCancel :exec
+-- Cancel (signalrt.Cancel) notifies "schema.id" of each running task it
+-- deletes, so that its worker cancels the receiver's context.
+LISTEN signal_cancel;
 
 -- name: TaskSchema :one
 -- The schema that holds signal_task: the prefix of the notifications meant

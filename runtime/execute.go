@@ -12,7 +12,16 @@ import (
 // execute runs one task and records its result. It reports whether the
 // worker had abandoned the task's receiver meanwhile (see abandonOverdue).
 func (q *queueRunner) execute(ctx context.Context, t *task) (abandoned bool) {
-	res := q.w.run(ctx, t)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	q.mu.Lock()
+	t.stop = stop
+	cancelled := t.cancelled
+	q.mu.Unlock()
+	var res result
+	if !cancelled { // cancelled between its claim and now: do not start it
+		res = q.w.run(ctx, t)
+	}
 	q.mu.Lock()
 	_, mine := q.inflight[t.ID]
 	delete(q.inflight, t.ID)
@@ -20,10 +29,14 @@ func (q *queueRunner) execute(ctx context.Context, t *task) (abandoned bool) {
 	if abandoned {
 		q.abandoned--
 	}
+	cancelled = t.cancelled
 	q.mu.Unlock()
 	signal(q.freed)
 	if !mine {
 		return abandoned // given back at shutdown, or abandoned; another worker runs it
+	}
+	if cancelled {
+		return false // its row is gone (Cancel) or another worker's: nothing to record
 	}
 	if res.err == nil {
 		q.w.done.add(t.ID)

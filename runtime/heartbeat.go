@@ -9,7 +9,8 @@ import (
 
 // heartbeat, every third of the lease, refreshes the worker's row in the
 // registry, abandons receivers that ignore their timeout, and extends the
-// leases of the other tasks that have run for a third of the lease.
+// leases of the other tasks that have run for a third of the lease; it
+// cancels the receivers of those whose rows are gone or another worker's.
 func (w *Worker) heartbeat(ctx context.Context) {
 	every := w.cfg.Lease / 3
 	tick := time.NewTicker(every)
@@ -38,8 +39,33 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		if len(ids) == 0 {
 			continue
 		}
-		if err := queries.ExtendLeases(ctx, w.db, dbsqlc.ExtendLeasesParams{Ids: ids, Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds()}); err != nil && ctx.Err() == nil {
-			w.log.Error("extending leases failed", "tasks", len(ids), "err", err)
+		kept, err := queries.ExtendLeases(ctx, w.db, dbsqlc.ExtendLeasesParams{Ids: ids, Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds()})
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Error("extending leases failed", "tasks", len(ids), "err", err)
+			}
+			continue
+		}
+		if len(kept) < len(ids) {
+			// The others were cancelled, or taken by another worker after a
+			// lost lease: stop their receivers (a worker that LISTENs has
+			// heard of the cancels already).
+			w.cancelRunning(gone(ids, kept))
 		}
 	}
+}
+
+// gone returns the ids that are not in kept.
+func gone(ids, kept []int64) []int64 {
+	in := make(map[int64]bool, len(kept))
+	for _, id := range kept {
+		in[id] = true
+	}
+	var out []int64
+	for _, id := range ids {
+		if !in[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -2,14 +2,16 @@ package runtime
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// listen holds a LISTEN connection of its own (outside the pool) and wakes
-// the queue named by each notification. When the connection breaks it
+// listen holds a LISTEN connection of its own (outside the pool), wakes
+// the queue named by each notification on signal_task, and cancels the
+// receivers of the tasks named on signal_cancel (see Cancel). When the connection breaks it
 // reconnects with backoff; meanwhile the queues keep polling.
 func (w *Worker) listen(ctx context.Context) {
 	backoff := 100 * time.Millisecond
@@ -33,6 +35,9 @@ func (w *Worker) listenOnce(ctx context.Context) error {
 	if err := queries.Listen(ctx, conn); err != nil {
 		return err
 	}
+	if err := queries.ListenCancel(ctx, conn); err != nil {
+		return err
+	}
 	// Notifications name the schema of the table they are about: workers
 	// of several schemas can share a database without waking each other.
 	schema, err := queries.TaskSchema(ctx, conn)
@@ -49,10 +54,18 @@ func (w *Worker) listenOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if queue, ok := strings.CutPrefix(n.Payload, prefix); ok {
-			if q := w.byName[queue]; q != nil {
-				signal(q.wake)
+		rest, ok := strings.CutPrefix(n.Payload, prefix)
+		if !ok {
+			continue // another schema's
+		}
+		if n.Channel == "signal_cancel" {
+			if id, err := strconv.ParseInt(rest, 10, 64); err == nil {
+				w.cancelRunning([]int64{id})
 			}
+			continue
+		}
+		if q := w.byName[rest]; q != nil {
+			signal(q.wake)
 		}
 	}
 }

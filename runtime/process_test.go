@@ -3,6 +3,7 @@
 package runtime_test
 
 import (
+	"errors"
 	"bytes"
 	"context"
 	"fmt"
@@ -146,7 +147,9 @@ func childTable(mode string, pool *pgxpool.Pool) (signalrt.Table, error) {
 //   - block: record the start in started, then block until the context ends
 //     (the parent kills the process meanwhile);
 //   - finish: record the start in started and the end in finished;
-//   - count: record the run in ran.
+//   - count: record the run in ran;
+//   - cancel: record the start in started, block until the context ends,
+//     and record in finished if it ended because the task was cancelled.
 func childHandler(mode string, pool *pgxpool.Pool) (signalrt.Handler, error) {
 	pid := os.Getpid()
 	record := func(ctx context.Context, table string, p num) error {
@@ -174,8 +177,19 @@ func childHandler(mode string, pool *pgxpool.Pool) (signalrt.Handler, error) {
 		return signalrt.Typed(func(ctx context.Context, p num) error {
 			return record(ctx, "ran", p)
 		}), nil
+	case "cancel":
+		return signalrt.Typed(func(ctx context.Context, p num) error {
+			if err := record(ctx, "started", p); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			if errors.Is(context.Cause(ctx), signalrt.ErrCancelled) {
+				return record(context.WithoutCancel(ctx), "finished", p)
+			}
+			return ctx.Err()
+		}), nil
 	}
-	return nil, fmt.Errorf("unknown mode %q; valid modes are block, count, finish, v1, v2, hang, nohang", mode)
+	return nil, fmt.Errorf("unknown mode %q; valid modes are block, cancel, count, finish, v1, v2, hang, nohang", mode)
 }
 
 // processSetup returns a migrated pool on a fresh schema, its connection

@@ -26,27 +26,29 @@ type SQLDB interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// SQL returns an Executor that runs on db, a database/sql handle opened
-// with pgx's driver (package github.com/jackc/pgx/v5/stdlib, driver name
-// "pgx"), so that code that holds a *sql.Tx rather than a pgx.Tx can send
-// inside its own transaction:
+// SQL returns an Executor that runs on db, a database/sql handle on
+// PostgreSQL, so that code that holds a *sql.Tx rather than a pgx.Tx can
+// send inside its own transaction:
 //
 //	tx, err := db.BeginTx(ctx, nil) // or the ORM's transaction, see SQLDB
 //	...
 //	err = orders.SendOrderPlaced(ctx, signalrt.SQL(tx), payload)
 //
-// The send commits or rolls back with tx, in one round trip, exactly as with
-// a pgx.Tx; the admin functions that take an Executor work through it too.
+// The send commits or rolls back with tx, exactly as with a pgx.Tx; the
+// admin functions that take an Executor work through it too.
+//
+// Drivers: pgx's (package github.com/jackc/pgx/v5/stdlib, driver name
+// "pgx"; GORM's postgres driver uses it) sends in one round trip, as pgx
+// does. lib/pq v1.11 or later works as well, in two (it prepares each
+// statement, then runs it). Other databases' drivers, and older lib/pq,
+// cannot pass the runtime's array arguments: the first statement fails,
+// before anything is sent to the server, with an error that says what is
+// supported, and the caller's transaction is left as it was.
 //
 // Why an adapter rather than an Executor interface wide enough for both
 // pgx and database/sql: generated senders keep one precise parameter type,
 // checked by the compiler, and pgx users pay nothing. The adapter is the
 // one call at the call site.
-//
-// Other drivers (lib/pq, MySQL, SQLite) are not supported: the runtime's
-// statements pass arrays and need pgx's encoding. With one of them the
-// first statement fails, before anything is sent to the server, with an
-// error that says so; the caller's transaction is left as it was.
 func SQL(db SQLDB) Executor {
 	return sqlExecutor{db: db}
 }
@@ -94,9 +96,9 @@ func sqlError(err error) error {
 	// database/sql converts every argument through the driver before it
 	// sends anything; a driver other than pgx's refuses the arrays.
 	if strings.Contains(err.Error(), "converting argument") {
-		return fmt.Errorf("signalrt.SQL: the database/sql driver is not pgx's: open the *sql.DB with "+
-			"sql.Open(\"pgx\", url) after importing github.com/jackc/pgx/v5/stdlib (GORM's postgres driver "+
-			"and sqlx over \"pgx\" use it); lib/pq and other drivers are not supported: %w", err)
+		return fmt.Errorf("signalrt.SQL: this database/sql driver cannot pass the runtime's array arguments: use pgx's "+
+			"(import github.com/jackc/pgx/v5/stdlib and sql.Open(\"pgx\", url); GORM's postgres driver uses it) "+
+			"or lib/pq v1.11 or later; other databases and older drivers are not supported: %w", err)
 	}
 	return err
 }

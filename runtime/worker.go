@@ -91,6 +91,11 @@ type task struct {
 	// abandoned is set, under the queue's mutex, when the worker stopped
 	// waiting for the task's receiver (see abandonOverdue).
 	abandoned bool
+	// stop cancels the attempt's context; cancelled is set when the task
+	// was cancelled or is no longer this worker's (see cancelRunning).
+	// Both under the queue's mutex.
+	stop      context.CancelCauseFunc
+	cancelled bool
 }
 
 // Run claims and runs tasks until ctx is cancelled, then shuts down

@@ -29,6 +29,7 @@ type options struct {
 	n           int           // W1 tasks
 	concurrency []int         // W1 worker slots
 	otel        string        // W1 and W1u: the worker's OpenTelemetry (see otelModes)
+	unique      bool          // W2 and W4: send with signalrt.Unique
 	receivers   []int         // W2 K
 	senders     int           // W2 senders
 	duration    time.Duration // W2, W3 and the pgbench runs
@@ -61,6 +62,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.n, "n", 100_000, "W1: tasks inserted up front and drained")
 	conc := fs.String("c", "16,100", "W1: worker concurrencies, one drain each")
 	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere), sampled (the same, one trace in ten) or memory (the SDK's in-memory exporter)")
+	fs.BoolVar(&o.unique, "unique", false, "W2, W4: send with signalrt.Unique, a new key per order (the cost of the unique path)")
 	recv := fs.String("k", "1,5", "W2: receivers per signal, one run each")
 	fs.IntVar(&o.senders, "senders", 8, "W2: concurrent senders")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of W2, W3 and each timed pgbench run")

@@ -31,7 +31,7 @@ func runOverhead(ctx context.Context, o *options) (line, error) {
 		routes := routesFor(k)
 		timed := func(routes []signalrt.Route) (time.Duration, error) {
 			start := time.Now()
-			err := businessTx(ctx, conn, routes)
+			err := businessTx(ctx, conn, routes, o.unique)
 			return time.Since(start), err
 		}
 		warmup := min(o.pairs/10+1, 200)
@@ -62,6 +62,9 @@ func runOverhead(ctx context.Context, o *options) (line, error) {
 		mb, ms50 := percentile(bare, 50), percentile(signal, 50)
 		l = newLine("W4")
 		l.add("receivers", k)
+		if o.unique {
+			l.add("unique", true)
+		}
 		l.add("pairs", o.pairs)
 		l.add("bare_median_ms", ms(mb))
 		l.add("signal_median_ms", ms(ms50))

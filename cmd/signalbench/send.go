@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,8 +52,10 @@ type beginner interface {
 }
 
 // businessTx is the business transaction of W2 and W4: one INSERT into
-// orders, plus, unless routes is nil, one signal to routes.
-func businessTx(ctx context.Context, db beginner, routes []signalrt.Route) error {
+// orders, plus, unless routes is nil, one signal to routes; with unique,
+// a unique send keyed by the order (-unique: what the unique path costs;
+// every key is new, so every send enqueues).
+func businessTx(ctx context.Context, db beginner, routes []signalrt.Route, unique bool) error {
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, "INSERT INTO orders (total) VALUES (4200) RETURNING id").Scan(&id); err != nil {
@@ -61,7 +64,11 @@ func businessTx(ctx context.Context, db beginner, routes []signalrt.Route) error
 		if routes == nil {
 			return nil
 		}
-		return signalrt.Send(ctx, tx, "order_placed", routes, orderPlaced{OrderID: id, Total: 4200, Email: "a@example.com"})
+		var opts []signalrt.SendOption
+		if unique {
+			opts = append(opts, signalrt.Unique("order-"+strconv.FormatInt(id, 10)))
+		}
+		return signalrt.Send(ctx, tx, "order_placed", routes, orderPlaced{OrderID: id, Total: 4200, Email: "a@example.com"}, opts...)
 	})
 }
 
@@ -138,7 +145,7 @@ func runSend(ctx context.Context, o *options, k int) (line, error) {
 		for range o.senders {
 			wg.Go(func() {
 				for ctx.Err() == nil && time.Now().Before(deadline) {
-					if err := businessTx(ctx, spool, routes); err != nil {
+					if err := businessTx(ctx, spool, routes, o.unique); err != nil {
 						errs <- err
 						return
 					}
@@ -180,6 +187,9 @@ func runSend(ctx context.Context, o *options, k int) (line, error) {
 		secs := elapsed.Seconds()
 		l = newLine("W2")
 		l.add("receivers", k)
+		if o.unique {
+			l.add("unique", true)
+		}
 		l.add("senders", o.senders)
 		l.add("concurrency", signalrt.DefaultConcurrency)
 		l.add("seconds", elapsed)

@@ -16,6 +16,7 @@
 //	retry (IDS... | -state dead|available [filters])
 //	                               run dead (or waiting) tasks again now; prints how many
 //	discard (IDS... | -state dead [filters])
+//	cancel (IDS... | -state available|running [filters])
 //	                               delete dead tasks; prints how many
 //	run-now IDS...                 make delayed or backing-off tasks due now
 //	pause QUEUE, resume QUEUE      stop and restart claims on a queue, in every worker

@@ -41,6 +41,8 @@ commands:
   show ID [-json]               one task, with its payload and errors
   retry (IDS... | -state dead|available [filters])
   discard (IDS... | -state dead [filters])
+  cancel (IDS... | -state available|running [filters])
+                                delete pending tasks; running ones are told to stop
   run-now IDS...                make waiting tasks due now
   pause QUEUE | resume QUEUE    stop or restart claims on a queue
   workers [-json]               the registered workers
@@ -52,7 +54,7 @@ filters: -state S -queue Q -signal N -receiver R -error TEXT
 every command: -db URL (default $DATABASE_URL) -schema NAME
 `
 
-var commands = []string{"stats", "list", "show", "retry", "discard", "run-now", "pause", "resume", "workers", "migrate", "serve"}
+var commands = []string{"stats", "list", "show", "retry", "discard", "cancel", "run-now", "pause", "resume", "workers", "migrate", "serve"}
 
 // run runs one command and returns the exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -169,7 +171,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		c.fs.Int64Var(&c.q.Before, "after", 0, "list the tasks after this `id` in the listing (older ones)")
 	case "show":
 		c.jsonFlag()
-	case "retry", "discard":
+	case "retry", "discard", "cancel":
 		c.filterFlags()
 	case "run-now", "pause", "resume", "migrate":
 	case "serve":
@@ -206,6 +208,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return retry(ctx, pool, c, stdout)
 	case "discard":
 		return discard(ctx, pool, c, stdout)
+	case "cancel":
+		return cancel(ctx, pool, c, stdout)
 	case "run-now":
 		ids, _ := parseIDs(c.args)
 		n, err := signalrt.RunNow(ctx, pool, ids...)
@@ -270,7 +274,7 @@ func checkArgs(name string, c *cmd) error {
 		if _, err := parseIDs(c.args); err != nil {
 			return err
 		}
-	case "retry", "discard":
+	case "retry", "discard", "cancel":
 		filtered := c.q != (signalrt.TaskQuery{})
 		switch {
 		case len(c.args) > 0 && filtered:
@@ -282,6 +286,8 @@ func checkArgs(name string, c *cmd) error {
 			return usageError("retry by filter needs -state dead or -state available (waiting tasks); only those can be retried")
 		case name == "discard" && c.q.State != signalrt.StateDead:
 			return usageError("discard by filter needs -state dead; only dead tasks can be discarded")
+		case name == "cancel" && c.q.State != signalrt.StateAvailable && c.q.State != signalrt.StateRunning:
+			return usageError("cancel by filter needs -state available or -state running; only those can be cancelled")
 		}
 	}
 	return nil
@@ -602,4 +608,23 @@ func serve(ctx context.Context, db *pgxpool.Pool, c *cmd, w io.Writer) error {
 		defer cancel()
 		return srv.Shutdown(shut)
 	}
+}
+
+func cancel(ctx context.Context, db *pgxpool.Pool, c *cmd, w io.Writer) error {
+	var n int64
+	var err error
+	if len(c.args) > 0 {
+		ids, _ := parseIDs(c.args)
+		n, err = signalrt.Cancel(ctx, db, ids...)
+	} else {
+		n, err = signalrt.CancelMatching(ctx, db, c.q)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d tasks cancelled\n", n)
+	if n == 0 {
+		return errors.New("nothing matched: no available or running task had those ids or matched those filters")
+	}
+	return nil
 }

@@ -50,7 +50,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{nil, "no command"},
-		{[]string{"frobnicate"}, `unknown command "frobnicate"; commands are stats, list, show, retry, discard, run-now, pause, resume, workers, migrate, serve`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"; commands are stats, list, show, retry, discard, cancel, run-now, pause, resume, workers, migrate, serve`},
 		{[]string{"list", "-state", "done"}, `unknown state "done"; valid states are available, running, succeeded, dead`},
 		{[]string{"list", "-limit", "-1"}, "limit -1; want 1 to 1000"},
 		{[]string{"list", "-limit", "0"}, "list: -limit 0; want 1 to 1000"},
@@ -62,6 +62,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"retry", "-state", "running"}, "retry by filter needs -state dead or -state available"},
 		{[]string{"retry", "1", "-queue", "q"}, "retry: give task ids or filters, not both"},
 		{[]string{"discard", "-state", "available"}, "discard by filter needs -state dead"},
+		{[]string{"cancel", "-state", "dead"}, "cancel by filter needs -state available or -state running"},
 		{[]string{"pause"}, "pause takes one queue name"},
 		{[]string{"stats", "extra"}, `stats takes no arguments, got ["extra"]`},
 		{[]string{"stats", "-schema", "Shop"}, `-schema "Shop": want a lowercase identifier`},
@@ -240,5 +241,31 @@ func TestCommands(t *testing.T) {
 	var ws []signalrt.WorkerInfo
 	if r := ctl(t, url, "workers", "-json"); json.Unmarshal([]byte(r.stdout), &ws) != nil || len(ws) != 1 || !ws[0].Live {
 		t.Errorf("workers -json: %s", r)
+	}
+}
+
+func TestCancelCommand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, url := pgtest.Schema(t)
+	pool := pgtest.PoolFor(t, url)
+	routes := []signalrt.Route{{Receiver: "mail.Send", Queue: "mail"}, {Receiver: "ship.Reserve", Queue: "ship"}}
+	for i := range 3 {
+		if err := signalrt.Send(ctx, pool, "order_placed", routes, map[string]int{"order_id": i}, signalrt.After(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := ctl(t, url, "cancel", "1"); r.code != 0 || r.stdout != "1 tasks cancelled\n" {
+		t.Errorf("cancel ID: %s", r)
+	}
+	if r := ctl(t, url, "cancel", "-state", "available", "-queue", "ship"); r.code != 0 || r.stdout != "3 tasks cancelled\n" {
+		t.Errorf("cancel by filter: %s", r)
+	}
+	if r := ctl(t, url, "cancel", "-state", "available", "-queue", "ship"); r.code != 1 || !strings.Contains(r.stderr, "nothing matched") {
+		t.Errorf("cancel with nothing left: %s", r)
+	}
+	var left int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM signal_task").Scan(&left); err != nil || left != 2 {
+		t.Errorf("%d tasks left (%v); want mail's 2", left, err)
 	}
 }

@@ -11,6 +11,117 @@ import (
 	"time"
 )
 
+const cancelMatching = `-- name: CancelMatching :many
+WITH cancelled AS (
+    DELETE FROM signal_task t
+    WHERE t.id IN (
+        SELECT m.id FROM signal_task m
+        WHERE m.state IN ('available', 'running') AND m.id > $1::bigint AND m.id < $2::bigint
+          AND ($3::text IS NULL OR m.state = $3::text)
+          AND ($4::text IS NULL OR m.queue = $4::text)
+          AND ($5::text IS NULL OR m.signal = $5::text)
+          AND ($6::text IS NULL OR m.receiver = $6::text)
+          AND ($7::text IS NULL OR strpos(lower(m.errors::text), lower($7::text)) > 0)
+        ORDER BY m.id
+        LIMIT $8::integer
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING t.id, t.state
+)
+SELECT c.id, c.state, coalesce(CASE WHEN c.state = 'running' THEN pg_notify('signal_cancel', s.nsp || '.' || c.id::text)::text END, '')::text AS notified
+FROM cancelled c,
+     (SELECT cl.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class cl WHERE cl.oid = 'signal_task'::regclass) AS s
+ORDER BY c.id
+`
+
+type CancelMatchingParams struct {
+	AfterID       int64
+	BeforeID      int64
+	State         *string
+	Queue         *string
+	Signal        *string
+	Receiver      *string
+	ErrorContains *string
+	Max           int32
+}
+
+type CancelMatchingRow struct {
+	ID       int64
+	State    string
+	Notified string
+}
+
+// Cancel (see CancelTasks) up to @max available or running tasks that
+// match the filter, oldest first.
+func (q *Queries) CancelMatching(ctx context.Context, db DBTX, arg CancelMatchingParams) ([]CancelMatchingRow, error) {
+	rows, err := db.Query(ctx, cancelMatching,
+		arg.AfterID,
+		arg.BeforeID,
+		arg.State,
+		arg.Queue,
+		arg.Signal,
+		arg.Receiver,
+		arg.ErrorContains,
+		arg.Max,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CancelMatchingRow
+	for rows.Next() {
+		var i CancelMatchingRow
+		if err := rows.Scan(&i.ID, &i.State, &i.Notified); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const cancelTasks = `-- name: CancelTasks :many
+WITH cancelled AS (
+    DELETE FROM signal_task WHERE id = ANY($1::bigint[]) AND state IN ('available', 'running')
+    RETURNING id, state
+)
+SELECT c.id, c.state, coalesce(CASE WHEN c.state = 'running' THEN pg_notify('signal_cancel', s.nsp || '.' || c.id::text)::text END, '')::text AS notified
+FROM cancelled c,
+     (SELECT cl.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class cl WHERE cl.oid = 'signal_task'::regclass) AS s
+ORDER BY c.id
+`
+
+type CancelTasksRow struct {
+	ID       int64
+	State    string
+	Notified string
+}
+
+// Delete the given tasks that are available or running, and notify the
+// workers of the running ones ("schema.id" on signal_cancel; see
+// ListenCancel), on commit.
+func (q *Queries) CancelTasks(ctx context.Context, db DBTX, ids []int64) ([]CancelTasksRow, error) {
+	rows, err := db.Query(ctx, cancelTasks, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CancelTasksRow
+	for rows.Next() {
+		var i CancelTasksRow
+		if err := rows.Scan(&i.ID, &i.State, &i.Notified); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const countByQueue = `-- name: CountByQueue :many
 
 SELECT a.queue, 'available'::text AS state, count(*)::bigint AS n FROM signal_task a WHERE a.state = 'available' GROUP BY a.queue

@@ -200,10 +200,11 @@ func (q *Queries) DueQueues(ctx context.Context, db DBTX) ([]string, error) {
 	return items, nil
 }
 
-const extendLeases = `-- name: ExtendLeases :exec
+const extendLeases = `-- name: ExtendLeases :many
 UPDATE signal_task
 SET lease_until = now() + make_interval(secs => $1::float8)
 WHERE id = ANY($2::bigint[]) AND lease_until IS NOT NULL AND worker = $3::text
+RETURNING id
 `
 
 type ExtendLeasesParams struct {
@@ -212,10 +213,27 @@ type ExtendLeasesParams struct {
 	Worker       string
 }
 
-// Heartbeat: extend the lease of tasks this worker is still running.
-func (q *Queries) ExtendLeases(ctx context.Context, db DBTX, arg ExtendLeasesParams) error {
-	_, err := db.Exec(ctx, extendLeases, arg.LeaseSeconds, arg.Ids, arg.Worker)
-	return err
+// Heartbeat: extend the lease of tasks this worker is still running. The
+// ones not returned are no longer this worker's (cancelled, or rescued by
+// another worker after a lost lease): the worker cancels their receivers.
+func (q *Queries) ExtendLeases(ctx context.Context, db DBTX, arg ExtendLeasesParams) ([]int64, error) {
+	rows, err := db.Query(ctx, extendLeases, arg.LeaseSeconds, arg.Ids, arg.Worker)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const failTask = `-- name: FailTask :exec
@@ -258,6 +276,17 @@ LISTEN signal_task
 
 func (q *Queries) Listen(ctx context.Context, db DBTX) error {
 	_, err := db.Exec(ctx, listen)
+	return err
+}
+
+const listenCancel = `-- name: ListenCancel :exec
+LISTEN signal_cancel
+`
+
+// Cancel (signalrt.Cancel) notifies "schema.id" of each running task it
+// deletes, so that its worker cancels the receiver's context.
+func (q *Queries) ListenCancel(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, listenCancel)
 	return err
 }
 
