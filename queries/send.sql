@@ -20,13 +20,37 @@ FROM unnest(@notify::text[]) AS n(queue),
      (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s;
 
 -- name: InsertUniqueTasks :one
--- A send with a unique key (signalrt.Unique, UniqueFor): as InsertTasks,
--- but a receiver that already has a task with @unique_key available or
--- running gets no new one (the partial unique index decides, so
--- concurrent senders cannot both insert), and with @unique_for_seconds > 0
--- neither does one whose key was taken less than that long ago
--- (signal_unique). Returns how many tasks were enqueued; the queues in
+-- A send with a unique key (signalrt.Unique): as InsertTasks, but a
+-- receiver that already has a task with @unique_key available or running
+-- gets no new one. The partial unique index decides, so concurrent senders
+-- cannot both insert. Returns how many tasks were enqueued; the queues in
 -- @notify that got one are woken.
+WITH inserted AS (
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers, unique_key)
+    SELECT @signal::text,
+           unnest(@receivers::text[]),
+           unnest(@queues::text[]),
+           unnest(@max_attempts::integer[]),
+           unnest(@timeouts_ms::bigint[]),
+           CAST(@payload::text AS json),
+           coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8)),
+           CAST(sqlc.narg(headers)::text AS jsonb),
+           @unique_key::text
+    ON CONFLICT (receiver, unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
+    RETURNING queue
+),
+notified AS (
+    SELECT pg_notify('signal_task', s.nsp || '.' || q.queue) AS n
+    FROM (SELECT DISTINCT i.queue FROM inserted i WHERE i.queue = ANY(@notify::text[])) AS q,
+         (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
+)
+SELECT (SELECT count(*) FROM inserted)::integer AS enqueued,
+       (SELECT count(*) FROM notified)::integer AS notified;
+
+-- name: InsertUniqueForTasks :one
+-- A send with a unique key held for a while (signalrt.UniqueFor): as
+-- InsertUniqueTasks, and a receiver whose key was taken less than
+-- @unique_for_seconds ago (signal_unique) gets no new task either.
 WITH r AS (
     SELECT unnest(@receivers::text[]) AS receiver,
            unnest(@queues::text[]) AS queue,
@@ -37,7 +61,6 @@ windowed AS (
     INSERT INTO signal_unique (receiver, unique_key, until)
     SELECT r.receiver, @unique_key::text, now() + make_interval(secs => @unique_for_seconds::float8)
     FROM r
-    WHERE @unique_for_seconds::float8 > 0
     ON CONFLICT (receiver, unique_key) DO UPDATE SET until = excluded.until
         WHERE signal_unique.until <= now()
     RETURNING receiver
@@ -50,7 +73,7 @@ inserted AS (
            CAST(sqlc.narg(headers)::text AS jsonb),
            @unique_key::text
     FROM r
-    WHERE @unique_for_seconds::float8 <= 0 OR r.receiver IN (SELECT w.receiver FROM windowed w)
+    WHERE r.receiver IN (SELECT w.receiver FROM windowed w)
     ON CONFLICT (receiver, unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
     RETURNING queue
 ),

@@ -175,13 +175,27 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	insert := func(ctx context.Context) error { return queries.InsertTasks(ctx, db, arg) }
 	if o.unique != nil {
 		insert = func(ctx context.Context) error {
-			r, err := queries.InsertUniqueTasks(ctx, db, dbsqlc.InsertUniqueTasksParams{
-				Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts, TimeoutsMs: arg.TimeoutsMs,
-				UniqueKey: *o.unique, UniqueForSeconds: o.uniqueFor.Seconds(),
-				Signal: arg.Signal, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
-				Headers: arg.Headers, Notify: arg.Notify,
-			})
-			enqueued = int(r.Enqueued)
+			var n int32
+			var err error
+			if o.uniqueFor > 0 {
+				var r dbsqlc.InsertUniqueForTasksRow
+				r, err = queries.InsertUniqueForTasks(ctx, db, dbsqlc.InsertUniqueForTasksParams{
+					Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts, TimeoutsMs: arg.TimeoutsMs,
+					UniqueKey: *o.unique, UniqueForSeconds: o.uniqueFor.Seconds(),
+					Signal: arg.Signal, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
+					Headers: arg.Headers, Notify: arg.Notify,
+				})
+				n = r.Enqueued
+			} else {
+				var r dbsqlc.InsertUniqueTasksRow
+				r, err = queries.InsertUniqueTasks(ctx, db, dbsqlc.InsertUniqueTasksParams{
+					Signal: arg.Signal, Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts,
+					TimeoutsMs: arg.TimeoutsMs, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
+					Headers: arg.Headers, UniqueKey: *o.unique, Notify: arg.Notify,
+				})
+				n = r.Enqueued
+			}
+			enqueued = int(n)
 			return err
 		}
 	}

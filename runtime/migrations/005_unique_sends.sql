@@ -9,10 +9,10 @@
 ALTER TABLE signal_task ADD COLUMN unique_key text;
 CREATE UNIQUE INDEX signal_task_unique_pending ON signal_task (receiver, unique_key)
     WHERE unique_key IS NOT NULL AND state IN ('available', 'running');
--- Finds the other tasks of a key in any state (Retry keeps a key's
--- pending task unique).
-CREATE INDEX signal_task_unique_key ON signal_task (receiver, unique_key, id)
-    WHERE unique_key IS NOT NULL;
+-- Finds the dead tasks of a key (Retry keeps a key's pending task unique);
+-- a task enters it only when it dies, so sends do not pay for it.
+CREATE INDEX signal_task_unique_dead ON signal_task (receiver, unique_key, id)
+    WHERE unique_key IS NOT NULL AND state = 'dead';
 
 -- UniqueFor(key, d) also holds the key for d after the send that took it,
 -- whether or not its task has finished: one row per receiver and key,

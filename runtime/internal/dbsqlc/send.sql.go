@@ -61,7 +61,7 @@ func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParam
 	return err
 }
 
-const insertUniqueTasks = `-- name: InsertUniqueTasks :one
+const insertUniqueForTasks = `-- name: InsertUniqueForTasks :one
 WITH r AS (
     SELECT unnest($1::text[]) AS receiver,
            unnest($2::text[]) AS queue,
@@ -72,7 +72,6 @@ windowed AS (
     INSERT INTO signal_unique (receiver, unique_key, until)
     SELECT r.receiver, $5::text, now() + make_interval(secs => $6::float8)
     FROM r
-    WHERE $6::float8 > 0
     ON CONFLICT (receiver, unique_key) DO UPDATE SET until = excluded.until
         WHERE signal_unique.until <= now()
     RETURNING receiver
@@ -85,7 +84,7 @@ inserted AS (
            CAST($11::text AS jsonb),
            $5::text
     FROM r
-    WHERE $6::float8 <= 0 OR r.receiver IN (SELECT w.receiver FROM windowed w)
+    WHERE r.receiver IN (SELECT w.receiver FROM windowed w)
     ON CONFLICT (receiver, unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
     RETURNING queue
 ),
@@ -98,7 +97,7 @@ SELECT (SELECT count(*) FROM inserted)::integer AS enqueued,
        (SELECT count(*) FROM notified)::integer AS notified
 `
 
-type InsertUniqueTasksParams struct {
+type InsertUniqueForTasksParams struct {
 	Receivers        []string
 	Queues           []string
 	MaxAttempts      []int32
@@ -113,20 +112,16 @@ type InsertUniqueTasksParams struct {
 	Notify           []string
 }
 
-type InsertUniqueTasksRow struct {
+type InsertUniqueForTasksRow struct {
 	Enqueued int32
 	Notified int32
 }
 
-// A send with a unique key (signalrt.Unique, UniqueFor): as InsertTasks,
-// but a receiver that already has a task with @unique_key available or
-// running gets no new one (the partial unique index decides, so
-// concurrent senders cannot both insert), and with @unique_for_seconds > 0
-// neither does one whose key was taken less than that long ago
-// (signal_unique). Returns how many tasks were enqueued; the queues in
-// @notify that got one are woken.
-func (q *Queries) InsertUniqueTasks(ctx context.Context, db DBTX, arg InsertUniqueTasksParams) (InsertUniqueTasksRow, error) {
-	row := db.QueryRow(ctx, insertUniqueTasks,
+// A send with a unique key held for a while (signalrt.UniqueFor): as
+// InsertUniqueTasks, and a receiver whose key was taken less than
+// @unique_for_seconds ago (signal_unique) gets no new task either.
+func (q *Queries) InsertUniqueForTasks(ctx context.Context, db DBTX, arg InsertUniqueForTasksParams) (InsertUniqueForTasksRow, error) {
+	row := db.QueryRow(ctx, insertUniqueForTasks,
 		arg.Receivers,
 		arg.Queues,
 		arg.MaxAttempts,
@@ -138,6 +133,73 @@ func (q *Queries) InsertUniqueTasks(ctx context.Context, db DBTX, arg InsertUniq
 		arg.RunAt,
 		arg.DelaySeconds,
 		arg.Headers,
+		arg.Notify,
+	)
+	var i InsertUniqueForTasksRow
+	err := row.Scan(&i.Enqueued, &i.Notified)
+	return i, err
+}
+
+const insertUniqueTasks = `-- name: InsertUniqueTasks :one
+WITH inserted AS (
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers, unique_key)
+    SELECT $1::text,
+           unnest($2::text[]),
+           unnest($3::text[]),
+           unnest($4::integer[]),
+           unnest($5::bigint[]),
+           CAST($6::text AS json),
+           coalesce($7::timestamptz, now() + make_interval(secs => $8::float8)),
+           CAST($9::text AS jsonb),
+           $10::text
+    ON CONFLICT (receiver, unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
+    RETURNING queue
+),
+notified AS (
+    SELECT pg_notify('signal_task', s.nsp || '.' || q.queue) AS n
+    FROM (SELECT DISTINCT i.queue FROM inserted i WHERE i.queue = ANY($11::text[])) AS q,
+         (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
+)
+SELECT (SELECT count(*) FROM inserted)::integer AS enqueued,
+       (SELECT count(*) FROM notified)::integer AS notified
+`
+
+type InsertUniqueTasksParams struct {
+	Signal       string
+	Receivers    []string
+	Queues       []string
+	MaxAttempts  []int32
+	TimeoutsMs   []int64
+	Payload      string
+	RunAt        *time.Time
+	DelaySeconds float64
+	Headers      *string
+	UniqueKey    string
+	Notify       []string
+}
+
+type InsertUniqueTasksRow struct {
+	Enqueued int32
+	Notified int32
+}
+
+// A send with a unique key (signalrt.Unique): as InsertTasks, but a
+// receiver that already has a task with @unique_key available or running
+// gets no new one. The partial unique index decides, so concurrent senders
+// cannot both insert. Returns how many tasks were enqueued; the queues in
+// @notify that got one are woken.
+func (q *Queries) InsertUniqueTasks(ctx context.Context, db DBTX, arg InsertUniqueTasksParams) (InsertUniqueTasksRow, error) {
+	row := db.QueryRow(ctx, insertUniqueTasks,
+		arg.Signal,
+		arg.Receivers,
+		arg.Queues,
+		arg.MaxAttempts,
+		arg.TimeoutsMs,
+		arg.Payload,
+		arg.RunAt,
+		arg.DelaySeconds,
+		arg.Headers,
+		arg.UniqueKey,
 		arg.Notify,
 	)
 	var i InsertUniqueTasksRow
