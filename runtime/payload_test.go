@@ -2,10 +2,15 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/reliablesignals/signals/internal/pgtest"
 
 	signalrt "github.com/reliablesignals/signals/runtime"
 )
@@ -81,3 +86,38 @@ func TestHostilePayloadsArriveByteForByte(t *testing.T) {
 type rawJSON string
 
 func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
+
+// TestMaxPayloadBytes sends payloads at the limit and one byte over it.
+func TestMaxPayloadBytes(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	defer signalrt.SetMaxPayloadBytes(signalrt.DefaultMaxPayloadBytes)
+	const limit = 1000
+	signalrt.SetMaxPayloadBytes(limit)
+	// {"s":"…"} is 8 bytes around the string.
+	at := map[string]string{"s": strings.Repeat("x", limit-8)}
+	over := map[string]string{"s": strings.Repeat("x", limit-7)}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := signalrt.Send(ctx, tx, "big", routes("a"), at); err != nil {
+			return fmt.Errorf("at the limit: %w", err)
+		}
+		err := signalrt.Send(ctx, tx, "big", routes("a"), over)
+		if !errors.Is(err, signalrt.ErrPayloadTooLarge) || !strings.Contains(err.Error(), "signal big") || !strings.Contains(err.Error(), "1001 bytes") || !strings.Contains(err.Error(), "limit of 1000") {
+			return fmt.Errorf("one byte over: %v; want ErrPayloadTooLarge naming the signal and both sizes", err)
+		}
+		// The refused send touched nothing: the transaction goes on.
+		_, err = tx.Exec(ctx, "SELECT 1")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, size int
+	if err := pool.QueryRow(ctx, "SELECT count(*), max(length(payload::text)) FROM signal_task").Scan(&n, &size); err != nil || n != 1 || size != limit {
+		t.Fatalf("tasks %d of %d bytes (%v); want 1 of %d", n, size, err, limit)
+	}
+	signalrt.SetMaxPayloadBytes(0)
+	if err := signalrt.Send(ctx, pool, "big", routes("a"), over); err != nil {
+		t.Errorf("with no limit: %v", err)
+	}
+}

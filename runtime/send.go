@@ -108,6 +108,26 @@ func Enqueued(n *int) SendOption {
 
 var queries = dbsqlc.New()
 
+// DefaultMaxPayloadBytes is the default of [SetMaxPayloadBytes]: 1 MiB.
+const DefaultMaxPayloadBytes = 1 << 20
+
+// ErrPayloadTooLarge is the error of a send whose encoded payload is over
+// the limit of [SetMaxPayloadBytes].
+var ErrPayloadTooLarge = errors.New("payload too large")
+
+var maxPayloadBytes atomic.Int64
+
+func init() { maxPayloadBytes.Store(DefaultMaxPayloadBytes) }
+
+// SetMaxPayloadBytes sets the largest payload, in bytes of JSON, that Send
+// in this process accepts (default [DefaultMaxPayloadBytes]); 0 removes the
+// limit. A larger payload fails the send with [ErrPayloadTooLarge] before
+// anything is sent to the database, naming the signal and the size: the
+// caller's transaction is left as it was. Every receiver's task stores a
+// copy of the payload and every attempt loads it, so a payload is best an
+// id and a few fields, not a document.
+func SetMaxPayloadBytes(n int) { maxPayloadBytes.Store(int64(max(n, 0))) }
+
 // Send enqueues one task per route for signal, carrying payload encoded as
 // JSON, in one round trip on db, and asks PostgreSQL to wake the workers of
 // the routes' queues (NOTIFY, delivered only when the transaction commits).
@@ -132,6 +152,10 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("signal %s: encoding payload: %w", signal, err)
+	}
+	if limit := maxPayloadBytes.Load(); limit > 0 && int64(len(body)) > limit {
+		return fmt.Errorf("signal %s: %w: %d bytes of JSON, over the limit of %d (signalrt.SetMaxPayloadBytes); send an id and let the receivers load the data",
+			signal, ErrPayloadTooLarge, len(body), limit)
 	}
 	if in, ok := ctx.Value(inlineKey{}).(*inline); ok {
 		return in.run(ctx, signal, routes, body)
