@@ -19,6 +19,20 @@ SELECT pg_notify('signal_task', s.nsp || '.' || n.queue)::text
 FROM unnest(@notify::text[]) AS n(queue),
      (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s;
 
+-- name: InsertTasksQuiet :exec
+-- InsertTasks without the NOTIFY, for the sends between two notifications
+-- of their queues (see Send's notify limiter): the NOTIFY's part of the
+-- statement costs even when it notifies nothing.
+INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers)
+SELECT @signal::text,
+       unnest(@receivers::text[]),
+       unnest(@queues::text[]),
+       unnest(@max_attempts::integer[]),
+       unnest(@timeouts_ms::bigint[]),
+       CAST(@payload::text AS json),
+       coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8)),
+       CAST(sqlc.narg(headers)::text AS jsonb);
+
 -- name: InsertUniqueTasks :one
 -- A send with a unique key (signalrt.Unique): as InsertTasks, but a
 -- receiver that already has a task with @unique_key available or running

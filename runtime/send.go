@@ -196,7 +196,22 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		arg.Notify = notifyLimit.due(arg.Queues)
 	}
 	enqueued := len(routes)
-	insert := func(ctx context.Context) error { return queries.InsertTasks(ctx, db, arg) }
+	batch, deferred := db.(*batchTx)
+	var rec *recorder
+	if deferred { // BeginFunc: keep the statement for the commit
+		rec = &recorder{}
+		db = rec
+	}
+	insert := func(ctx context.Context) error {
+		if len(arg.Notify) == 0 {
+			return queries.InsertTasksQuiet(ctx, db, dbsqlc.InsertTasksQuietParams{
+				Signal: arg.Signal, Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts,
+				TimeoutsMs: arg.TimeoutsMs, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
+				Headers: arg.Headers,
+			})
+		}
+		return queries.InsertTasks(ctx, db, arg)
+	}
 	if o.unique != nil {
 		insert = func(ctx context.Context) error {
 			var n int32
@@ -223,6 +238,19 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 			return err
 		}
 	}
+	if deferred {
+		run := insert
+		insert = func(ctx context.Context) error {
+			if err := run(ctx); !errors.Is(err, errRecorded) {
+				return err
+			}
+			batch.sends = append(batch.sends, deferredSend{
+				signal: signal, tasks: len(routes), sql: rec.sql, args: rec.args,
+				unique: o.unique != nil, enqueued: o.enqueued,
+			})
+			return nil
+		}
+	}
 	if hs := installed(); hs != nil {
 		info := &SendInfo{Signal: signal, Routes: routes}
 		hooked := insert
@@ -241,7 +269,7 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	if err != nil {
 		return fmt.Errorf("signal %s: enqueueing %d tasks: %w", signal, len(routes), err)
 	}
-	if o.enqueued != nil {
+	if o.enqueued != nil && !deferred {
 		*o.enqueued = enqueued
 	}
 	return nil

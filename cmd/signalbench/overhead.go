@@ -10,10 +10,12 @@ import (
 	signalrt "github.com/reliablesignals/signals/runtime"
 )
 
-// runOverhead is W4: on one connection, the W2 business transaction with a
-// signal to 5 receivers and the same transaction without it, alternating
-// (which one goes first alternates too), o.pairs of each after a warm-up.
-// No worker runs. It reports the median of each and their ratio.
+// runOverhead is W4: on one connection, the W2 business transaction
+// without a signal (bare), with a signal to 5 receivers sent on the
+// pgx.Tx (plain), and with it sent in signalrt.BeginFunc (batched, with
+// the COMMIT), interleaved in rotating order, o.pairs of each after a
+// warm-up. No worker runs. It reports the median of each and their ratios
+// to bare.
 func runOverhead(ctx context.Context, o *options) (line, error) {
 	const k = 5
 	var l line
@@ -29,37 +31,35 @@ func runOverhead(ctx context.Context, o *options) (line, error) {
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
 		routes := routesFor(k)
-		timed := func(routes []signalrt.Route) (time.Duration, error) {
-			start := time.Now()
-			err := businessTx(ctx, conn, routes, o.unique)
-			return time.Since(start), err
+		// Three kinds of transaction, interleaved: bare (no signal), plain
+		// (the signal sent on the pgx.Tx: a round trip of its own) and
+		// batched (signalrt.BeginFunc: the signal goes with the COMMIT).
+		type kind struct {
+			routes  []signalrt.Route
+			batched bool
+			times   []time.Duration
 		}
+		bare := &kind{times: make([]time.Duration, 0, o.pairs)}
+		plain := &kind{routes: routes, times: make([]time.Duration, 0, o.pairs)}
+		batched := &kind{routes: routes, batched: true, times: make([]time.Duration, 0, o.pairs)}
+		kinds := []*kind{bare, plain, batched}
 		warmup := min(o.pairs/10+1, 200)
-		bare := make([]time.Duration, 0, o.pairs)
-		signal := make([]time.Duration, 0, o.pairs)
 		for i := range warmup + o.pairs {
-			order := [][]signalrt.Route{nil, routes}
-			if i%2 == 1 {
-				order = [][]signalrt.Route{routes, nil}
-			}
-			for _, rs := range order {
-				d, err := timed(rs)
-				if err != nil {
+			for j := range kinds {
+				k := kinds[(i+j)%len(kinds)] // rotate the order
+				start := time.Now()
+				if err := businessTx(ctx, conn, k.routes, o.unique, k.batched); err != nil {
 					return err
 				}
-				if i < warmup {
-					continue
-				}
-				if rs == nil {
-					bare = append(bare, d)
-				} else {
-					signal = append(signal, d)
+				if i >= warmup {
+					k.times = append(k.times, time.Since(start))
 				}
 			}
 		}
-		slices.Sort(bare)
-		slices.Sort(signal)
-		mb, ms50 := percentile(bare, 50), percentile(signal, 50)
+		for _, k := range kinds {
+			slices.Sort(k.times)
+		}
+		mb := percentile(bare.times, 50)
 		l = newLine("W4")
 		l.add("receivers", k)
 		if o.unique {
@@ -67,10 +67,13 @@ func runOverhead(ctx context.Context, o *options) (line, error) {
 		}
 		l.add("pairs", o.pairs)
 		l.add("bare_median_ms", ms(mb))
-		l.add("signal_median_ms", ms(ms50))
-		l.add("ratio", float64(ms50)/float64(mb))
-		l.add("bare_p95_ms", ms(percentile(bare, 95)))
-		l.add("signal_p95_ms", ms(percentile(signal, 95)))
+		l.add("signal_median_ms", ms(percentile(plain.times, 50)))
+		l.add("ratio", float64(percentile(plain.times, 50))/float64(mb))
+		l.add("batched_median_ms", ms(percentile(batched.times, 50)))
+		l.add("batched_ratio", float64(percentile(batched.times, 50))/float64(mb))
+		l.add("bare_p95_ms", ms(percentile(bare.times, 95)))
+		l.add("signal_p95_ms", ms(percentile(plain.times, 95)))
+		l.add("batched_p95_ms", ms(percentile(batched.times, 95)))
 		return nil
 	})
 	return l, err

@@ -54,9 +54,10 @@ type beginner interface {
 // businessTx is the business transaction of W2 and W4: one INSERT into
 // orders, plus, unless routes is nil, one signal to routes; with unique,
 // a unique send keyed by the order (-unique: what the unique path costs;
-// every key is new, so every send enqueues).
-func businessTx(ctx context.Context, db beginner, routes []signalrt.Route, unique bool) error {
-	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+// every key is new, so every send enqueues). With batched, the transaction
+// runs in signalrt.BeginFunc, which sends the signal with the COMMIT.
+func businessTx(ctx context.Context, db beginner, routes []signalrt.Route, unique, batched bool) error {
+	fn := func(tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, "INSERT INTO orders (total) VALUES (4200) RETURNING id").Scan(&id); err != nil {
 			return err
@@ -69,7 +70,11 @@ func businessTx(ctx context.Context, db beginner, routes []signalrt.Route, uniqu
 			opts = append(opts, signalrt.Unique("order-"+strconv.FormatInt(id, 10)))
 		}
 		return signalrt.Send(ctx, tx, "order_placed", routes, orderPlaced{OrderID: id, Total: 4200, Email: "a@example.com"}, opts...)
-	})
+	}
+	if batched {
+		return signalrt.BeginFunc(ctx, db.(signalrt.Executor), fn)
+	}
+	return pgx.BeginFunc(ctx, db, fn)
 }
 
 // startWorker runs a worker with the default configuration but for
@@ -145,7 +150,7 @@ func runSend(ctx context.Context, o *options, k int) (line, error) {
 		for range o.senders {
 			wg.Go(func() {
 				for ctx.Err() == nil && time.Now().Before(deadline) {
-					if err := businessTx(ctx, spool, routes, o.unique); err != nil {
+					if err := businessTx(ctx, spool, routes, o.unique, o.batched); err != nil {
 						errs <- err
 						return
 					}
@@ -189,6 +194,9 @@ func runSend(ctx context.Context, o *options, k int) (line, error) {
 		l.add("receivers", k)
 		if o.unique {
 			l.add("unique", true)
+		}
+		if o.batched {
+			l.add("batched", true)
 		}
 		l.add("senders", o.senders)
 		l.add("concurrency", signalrt.DefaultConcurrency)

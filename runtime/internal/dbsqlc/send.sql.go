@@ -61,6 +61,48 @@ func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParam
 	return err
 }
 
+const insertTasksQuiet = `-- name: InsertTasksQuiet :exec
+INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers)
+SELECT $1::text,
+       unnest($2::text[]),
+       unnest($3::text[]),
+       unnest($4::integer[]),
+       unnest($5::bigint[]),
+       CAST($6::text AS json),
+       coalesce($7::timestamptz, now() + make_interval(secs => $8::float8)),
+       CAST($9::text AS jsonb)
+`
+
+type InsertTasksQuietParams struct {
+	Signal       string
+	Receivers    []string
+	Queues       []string
+	MaxAttempts  []int32
+	TimeoutsMs   []int64
+	Payload      string
+	RunAt        *time.Time
+	DelaySeconds float64
+	Headers      *string
+}
+
+// InsertTasks without the NOTIFY, for the sends between two notifications
+// of their queues (see Send's notify limiter): the NOTIFY's part of the
+// statement costs even when it notifies nothing.
+func (q *Queries) InsertTasksQuiet(ctx context.Context, db DBTX, arg InsertTasksQuietParams) error {
+	_, err := db.Exec(ctx, insertTasksQuiet,
+		arg.Signal,
+		arg.Receivers,
+		arg.Queues,
+		arg.MaxAttempts,
+		arg.TimeoutsMs,
+		arg.Payload,
+		arg.RunAt,
+		arg.DelaySeconds,
+		arg.Headers,
+	)
+	return err
+}
+
 const insertUniqueForTasks = `-- name: InsertUniqueForTasks :one
 WITH r AS (
     SELECT unnest($1::text[]) AS receiver,
