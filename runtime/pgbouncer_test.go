@@ -382,6 +382,17 @@ func TestPgBouncerSessionPooling(t *testing.T) {
 		ran <- p.N
 		return nil
 	})}}
+	// Without SynchronousCommit, Run says what to do.
+	w, err := signalrt.NewWorker(pool, table, signalrt.Config{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := w.Run(runCtx); err == nil || !strings.Contains(err.Error(), "Config.SynchronousCommit") {
+		t.Fatalf("Run behind PgBouncer without SynchronousCommit: %v, want an error that names Config.SynchronousCommit", err)
+	}
+
 	cfg := signalrt.Config{
 		PollInterval:      time.Minute,
 		HotPoll:           10 * time.Millisecond,
