@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -145,7 +146,10 @@ func startPgBouncer(t *testing.T, poolMode string, users ...string) (*pgBouncer,
 	writeFile(t, filepath.Join(dir, "users.txt"), auth.String())
 	runAs := ""
 	if os.Geteuid() == 0 {
-		runAs = "user = postgres"
+		runAs = "user = nobody"
+		if _, err := user.Lookup("postgres"); err == nil {
+			runAs = "user = postgres"
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		port := freePort(t)
