@@ -4,11 +4,12 @@ SELECT version FROM signal_schema_version ORDER BY version;
 -- name: RecordSchemaVersion :exec
 INSERT INTO signal_schema_version (version, name) VALUES (@version::integer, @name::text);
 
--- name: AdvisoryLock :exec
-SELECT pg_advisory_lock(@key::bigint);
-
--- name: AdvisoryUnlock :exec
-SELECT pg_advisory_unlock(@key::bigint);
+-- name: AdvisoryXactLock :exec
+-- A transaction-level advisory lock: released by the COMMIT or ROLLBACK of
+-- the transaction that took it, so it cannot outlive that transaction on a
+-- server connection that a pooler (PgBouncer in transaction pooling mode)
+-- hands to another client afterwards.
+SELECT pg_advisory_xact_lock(@key::bigint);
 
 -- name: RetryTasks :many
 -- Make dead (or waiting) tasks available now with a fresh set of attempts;

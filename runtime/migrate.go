@@ -62,44 +62,65 @@ func ListMigrations() ([]Migration, error) {
 }
 
 // Migrate brings the schema in the pool's database (its search_path) up to
-// the newest embedded version. It holds a PostgreSQL advisory lock while it
-// works, so processes that migrate at the same time apply each version once;
-// each version runs in its own transaction together with its record in
-// signal_schema_version. Running it on an up-to-date schema changes nothing.
+// the newest embedded version. Each version runs in its own transaction
+// together with its record in signal_schema_version, and each of those
+// transactions first takes a PostgreSQL transaction-level advisory lock and
+// looks again at what is applied, so processes that migrate at the same
+// time apply each version once. Running it on an up-to-date schema changes
+// nothing.
+//
+// Migrate holds no lock or other state between transactions, so it works
+// through PgBouncer in transaction pooling mode as well as on a direct
+// connection.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	ms, err := ListMigrations()
 	if err != nil {
 		return err
 	}
-	conn, err := pool.Acquire(ctx)
+	lock := func(tx pgx.Tx) error {
+		if err := queries.AdvisoryXactLock(ctx, tx, migrateLockKey); err != nil {
+			return fmt.Errorf("taking the migration lock: %w", err)
+		}
+		return nil
+	}
+	applied := func(tx pgx.Tx) (map[int]bool, error) {
+		vs, err := queries.SchemaVersions(ctx, tx)
+		if err != nil {
+			return nil, fmt.Errorf("reading applied versions: %w", err)
+		}
+		done := map[int]bool{}
+		for _, v := range vs {
+			done[int(v)] = true
+		}
+		return done, nil
+	}
+	var done map[int]bool
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := lock(tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, schemaVersionSQL); err != nil {
+			return fmt.Errorf("creating signal_schema_version: %w", err)
+		}
+		done, err = applied(tx)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	defer conn.Release()
-	if err := queries.AdvisoryLock(ctx, conn, migrateLockKey); err != nil {
-		return fmt.Errorf("migrate: taking the migration lock: %w", err)
-	}
-	defer func() {
-		// Unlock on a context that outlives a cancelled ctx, or the lock
-		// would stay with the pooled connection.
-		_ = queries.AdvisoryUnlock(context.WithoutCancel(ctx), conn, migrateLockKey)
-	}()
-	if _, err := conn.Exec(ctx, schemaVersionSQL); err != nil {
-		return fmt.Errorf("migrate: creating signal_schema_version: %w", err)
-	}
-	applied, err := queries.SchemaVersions(ctx, conn)
-	if err != nil {
-		return fmt.Errorf("migrate: reading applied versions: %w", err)
-	}
-	done := map[int]bool{}
-	for _, v := range applied {
-		done[int(v)] = true
 	}
 	for _, m := range ms {
 		if done[m.Version] {
 			continue
 		}
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if err := lock(tx); err != nil {
+				return err
+			}
+			// Another process may have applied it since we looked.
+			now, err := applied(tx)
+			if err != nil || now[m.Version] {
+				return err
+			}
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}

@@ -103,7 +103,7 @@ func runChild(mode string) int {
 		}
 	}
 	name := os.Getenv(childNameEnv)
-	w, err := signalrt.NewWorker(pool, table, signalrt.Config{
+	cfg := signalrt.Config{
 		Concurrency:  conc,
 		MaxAbandoned: maxAbandoned,
 		Name:         name,
@@ -112,7 +112,11 @@ func runChild(mode string) int {
 		Retention:    time.Hour, // keep succeeded rows for the parent to inspect
 		OrphanGrace:  grace,
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	if err := childPoolerConfig(&cfg); err != nil {
+		return fail("%v", err)
+	}
+	w, err := signalrt.NewWorker(pool, table, cfg)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -133,6 +137,9 @@ func childTable(mode string, pool *pgxpool.Pool) (signalrt.Table, error) {
 		return t, nil
 	}
 	if t := hangTable(mode, pool); t != nil {
+		return t, nil
+	}
+	if t := fanoutTable(mode, pool); t != nil {
 		return t, nil
 	}
 	handle, err := childHandler(mode, pool)
@@ -189,7 +196,7 @@ func childHandler(mode string, pool *pgxpool.Pool) (signalrt.Handler, error) {
 			return ctx.Err()
 		}), nil
 	}
-	return nil, fmt.Errorf("unknown mode %q; valid modes are block, cancel, count, finish, v1, v2, hang, nohang", mode)
+	return nil, fmt.Errorf("unknown mode %q; valid modes are block, cancel, count, finish, v1, v2, hang, nohang, fanout", mode)
 }
 
 // processSetup returns a migrated pool on a fresh schema, its connection

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
 )
@@ -53,9 +56,21 @@ func (w *Worker) register(ctx context.Context) error {
 		Concurrency: int32(slots), Receivers: string(recv), TtlSeconds: w.liveTTL().Seconds(),
 	})
 	if err != nil {
+		if refusedSyncCommit(err) {
+			return fmt.Errorf("registering in signal_worker: %w (the server, likely PgBouncer, refuses the synchronous_commit startup parameter of the worker's bookkeeping connections: set Config.SynchronousCommit, or add synchronous_commit to PgBouncer's ignore_startup_parameters)", err)
+		}
 		return fmt.Errorf("registering in signal_worker (did Migrate run?): %w", err)
 	}
 	return w.seeReceivers(ctx)
+}
+
+// refusedSyncCommit reports whether err is a connection refused because of
+// its synchronous_commit startup parameter, as PgBouncer refuses startup
+// parameters it does not know ("unsupported startup parameter", SQLSTATE
+// 08P01).
+func refusedSyncCommit(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "08P01" && strings.Contains(pgErr.Message, "synchronous_commit")
 }
 
 // seeReceivers records, in signal_receiver, that this worker can run its

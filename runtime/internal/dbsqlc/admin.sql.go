@@ -11,21 +11,16 @@ import (
 	"time"
 )
 
-const advisoryLock = `-- name: AdvisoryLock :exec
-SELECT pg_advisory_lock($1::bigint)
+const advisoryXactLock = `-- name: AdvisoryXactLock :exec
+SELECT pg_advisory_xact_lock($1::bigint)
 `
 
-func (q *Queries) AdvisoryLock(ctx context.Context, db DBTX, key int64) error {
-	_, err := db.Exec(ctx, advisoryLock, key)
-	return err
-}
-
-const advisoryUnlock = `-- name: AdvisoryUnlock :exec
-SELECT pg_advisory_unlock($1::bigint)
-`
-
-func (q *Queries) AdvisoryUnlock(ctx context.Context, db DBTX, key int64) error {
-	_, err := db.Exec(ctx, advisoryUnlock, key)
+// A transaction-level advisory lock: released by the COMMIT or ROLLBACK of
+// the transaction that took it, so it cannot outlive that transaction on a
+// server connection that a pooler (PgBouncer in transaction pooling mode)
+// hands to another client afterwards.
+func (q *Queries) AdvisoryXactLock(ctx context.Context, db DBTX, key int64) error {
+	_, err := db.Exec(ctx, advisoryXactLock, key)
 	return err
 }
 
