@@ -84,6 +84,10 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 			}
 			continue
 		}
+		w.claims.Add(1)
+		if len(rows) == 0 {
+			w.emptyClaims.Add(1)
+		}
 		now := time.Now()
 		if len(rows) > 0 {
 			hotUntil = now.Add(w.cfg.HotWindow)

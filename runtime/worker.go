@@ -33,6 +33,17 @@ type Worker struct {
 	stats     stats
 	health    string // what reportHealth last recorded
 	running   atomic.Bool
+	// claims and emptyClaims count the claim statements and those that
+	// found nothing (see ClaimCounts).
+	claims, emptyClaims atomic.Int64
+}
+
+// ClaimCounts returns how many claim statements the worker has run and how
+// many of them found no task. Empty claims are polls of an idle queue, or,
+// with a backlog, tasks that other workers took first: a measure of
+// contention between worker processes.
+func (w *Worker) ClaimCounts() (claims, empty int64) {
+	return w.claims.Load(), w.emptyClaims.Load()
 }
 
 // NewWorker returns a worker that runs table's receivers on the tasks in

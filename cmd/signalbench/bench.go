@@ -19,8 +19,13 @@ import (
 // DefaultURL is the database used when neither -db nor DATABASE_URL is set.
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
-// allWorkloads is the order in which workloads run.
-var allWorkloads = []string{"W1", "W1u", "W2", "W3", "W4", "rss", "floor", "gen"}
+// defaultWorkloads run when -run is not given, in this order.
+var defaultWorkloads = []string{"W1", "W1u", "W2", "W3", "W4", "rss", "floor", "gen"}
+
+// allWorkloads are the workloads -run accepts: the default ones, and the
+// long ones that run only when named (scale, big payloads, a 10,000,000
+// task backlog).
+var allWorkloads = append(slices.Clone(defaultWorkloads), "scale", "rssbig", "backlog")
 
 // options are the command-line settings of one run.
 type options struct {
@@ -59,7 +64,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		def = DefaultURL
 	}
 	fs.StringVar(&o.db, "db", def, "PostgreSQL connection URL (default $DATABASE_URL, else "+DefaultURL+")")
-	run := fs.String("run", strings.Join(allWorkloads, ","), "comma-separated workloads to run")
+	run := fs.String("run", strings.Join(defaultWorkloads, ","), "comma-separated workloads to run (also: scale, rssbig, backlog, which run only when named)")
 	fs.IntVar(&o.n, "n", 100_000, "W1: tasks inserted up front and drained")
 	conc := fs.String("c", "16,100", "W1: worker concurrencies, one drain each")
 	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere), sampled (the same, one trace in ten) or memory (the SDK's in-memory exporter)")
@@ -173,6 +178,9 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == childDrainCmd {
 		return childDrain(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == childScaleCmd {
+		return childScale(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseOptions(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -248,6 +256,8 @@ func runWorkload(ctx context.Context, o *options, name string, emit func(line)) 
 		}
 	case "floor":
 		return runFloor(ctx, o, emit)
+	case "scale":
+		return runScale(ctx, o, emit)
 	case "gen":
 		return bounded(func(ctx context.Context) (line, error) { return runGen(ctx, o) })
 	default:
