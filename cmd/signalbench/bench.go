@@ -258,6 +258,10 @@ func runWorkload(ctx context.Context, o *options, name string, emit func(line)) 
 		return runFloor(ctx, o, emit)
 	case "scale":
 		return runScale(ctx, o, emit)
+	case "rssbig":
+		// 100 tasks of 512 KiB each, drained by a worker of the default
+		// 100 slots whose receiver decodes the payload.
+		return bounded(func(ctx context.Context) (line, error) { return runDrain(ctx, o, "rssbig", 100, 0) })
 	case "gen":
 		return bounded(func(ctx context.Context) (line, error) { return runGen(ctx, o) })
 	default:

@@ -49,17 +49,26 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 			// of an old version meets during a rolling deploy.
 			unknown = n
 		}
-		if err := fill(ctx, s, n, unknown); err != nil {
+		var err error
+		if workload == "rssbig" {
+			err = fillBig(ctx, s, n, bigPayloadBytes)
+		} else {
+			err = fill(ctx, s, n, unknown)
+		}
+		if err != nil {
 			return err
 		}
 		progress(o, "%s: inserted %d tasks in %.1fs; draining in a child process", workload, n+unknown, time.Since(start).Seconds())
-		res, err := drainInChild(ctx, o, s.url, n, c, unknown, o.otel)
+		res, err := drainInChild(ctx, o, s.url, n, c, unknown, o.otel, workload == "rssbig")
 		if err != nil {
 			return err
 		}
 		l = newLine(workload)
 		if workload == "rss" {
 			l.add("backlog", n)
+		}
+		if workload == "rssbig" {
+			l.add("payload_kib", bigPayloadBytes/1024)
 		}
 		l.add("concurrency", orDefault(c, signalrt.DefaultConcurrency))
 		if workload != "rss" {
@@ -114,9 +123,27 @@ func fill(ctx context.Context, s *scratch, n, unknown int) error {
 	return nil
 }
 
+// bigPayloadBytes is the payload size of the rssbig workload.
+const bigPayloadBytes = 512 << 10
+
+// fillBig inserts n tasks whose payloads are JSON objects of size bytes.
+func fillBig(ctx context.Context, s *scratch, n, size int) error {
+	pool, err := s.migrated(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, err = pool.Exec(ctx, `INSERT INTO signal_task (signal, receiver, payload)
+		SELECT 'noop', $1, json_build_object('blob', repeat('x', $3::int - 11)) FROM generate_series(1, $2::int) AS i`, noopKey, n, size)
+	if err != nil {
+		return fmt.Errorf("inserting %d tasks of %d bytes: %w", n, size, err)
+	}
+	return nil
+}
+
 // drainInChild runs the drain in a child process of this binary and returns
 // the fields of its result line.
-func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int, otelMode string) (map[string]string, error) {
+func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int, otelMode string, decode bool) (map[string]string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -125,7 +152,7 @@ func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int
 	if d, ok := ctx.Deadline(); ok {
 		bound = time.Until(d) - 5*time.Second // report before the parent kills
 	}
-	cmd := exec.CommandContext(ctx, exe, childDrainCmd, "-db", url, "-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-unknown", strconv.Itoa(unknown), "-otel", otelMode, "-timeout", bound.String())
+	cmd := exec.CommandContext(ctx, exe, childDrainCmd, "-db", url, "-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-unknown", strconv.Itoa(unknown), "-otel", otelMode, "-decode="+strconv.FormatBool(decode), "-timeout", bound.String())
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = o.stderr
@@ -159,6 +186,7 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	c := fs.Int("c", 0, "worker concurrency (0: default)")
 	unknown := fs.Int("unknown", 0, "tasks of a receiver the worker does not know, left available")
 	otelMode := fs.String("otel", "off", "the worker's OpenTelemetry: "+strings.Join(otelModes, ", "))
+	decode := fs.Bool("decode", false, "the receiver decodes the payload as a typed receiver does ({\"blob\": string})")
 	timeout := fs.Duration("timeout", 10*time.Minute, "bound")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -181,7 +209,7 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	cpu0 := cpuTime()
-	res, err := drain(ctx, *url, *n, *c, *unknown, log)
+	res, err := drain(ctx, *url, *n, *c, *unknown, *decode, log)
 	cpu := cpuTime() - cpu0
 	l := newLine("drain")
 	if err != nil {
@@ -207,7 +235,7 @@ type drainResult struct {
 
 // drain runs one worker of c slots on url until all n tasks are recorded
 // as succeeded; unknown tasks of a receiver it does not know must be left.
-func drain(ctx context.Context, url string, n, c, unknown int, log *slog.Logger) (drainResult, error) {
+func drain(ctx context.Context, url string, n, c, unknown int, decode bool, log *slog.Logger) (drainResult, error) {
 	var res drainResult
 	pool, err := pgxpool.New(ctx, url) // pgx's default pool, as a user would have
 	if err != nil {
@@ -222,12 +250,21 @@ func drain(ctx context.Context, url string, n, c, unknown int, log *slog.Logger)
 
 	var ran atomic.Int64
 	allRan := make(chan struct{})
-	table := signalrt.Table{{Key: noopKey, Signal: "noop", Queue: signalrt.DefaultQueue, Handle: func(context.Context, []byte) error {
+	handle := func(context.Context, []byte) error {
 		if ran.Add(1) == int64(n) {
 			close(allRan)
 		}
 		return nil
-	}}}
+	}
+	if decode {
+		count := handle
+		handle = signalrt.Typed(func(ctx context.Context, p struct {
+			Blob string `json:"blob"`
+		}) error {
+			return count(ctx, nil)
+		})
+	}
+	table := signalrt.Table{{Key: noopKey, Signal: "noop", Queue: signalrt.DefaultQueue, Handle: handle}}
 	w, err := signalrt.NewWorker(pool, table, signalrt.Config{Concurrency: c, Logger: log})
 	if err != nil {
 		return res, err
