@@ -61,6 +61,7 @@ type SignalTask struct {
 	FinishedAt  *time.Time
 	Declined    []string
 	Headers     []byte
+	Priority    int16
 }
 
 type SignalWorker struct {

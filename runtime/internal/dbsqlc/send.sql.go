@@ -12,15 +12,16 @@ import (
 
 const insertTasks = `-- name: InsertTasks :exec
 WITH inserted AS (
-    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers)
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers)
     SELECT $2::text,
            unnest($3::text[]),
            unnest($4::text[]),
            unnest($5::integer[]),
            unnest($6::bigint[]),
-           CAST($7::text AS json),
-           coalesce($8::timestamptz, now() + make_interval(secs => $9::float8)),
-           CAST($10::text AS jsonb)
+           unnest($7::smallint[]),
+           CAST($8::text AS json),
+           coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)),
+           CAST($11::text AS jsonb)
     RETURNING 1
 )
 SELECT pg_notify('signal_task', s.nsp || '.' || n.queue)::text
@@ -35,6 +36,7 @@ type InsertTasksParams struct {
 	Queues       []string
 	MaxAttempts  []int32
 	TimeoutsMs   []int64
+	Priorities   []int16
 	Payload      string
 	RunAt        *time.Time
 	DelaySeconds float64
@@ -53,6 +55,7 @@ func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParam
 		arg.Queues,
 		arg.MaxAttempts,
 		arg.TimeoutsMs,
+		arg.Priorities,
 		arg.Payload,
 		arg.RunAt,
 		arg.DelaySeconds,
