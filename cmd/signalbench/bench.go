@@ -20,7 +20,7 @@ import (
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // allWorkloads is the order in which workloads run.
-var allWorkloads = []string{"W1", "W1u", "W2", "W3", "W4", "rss", "floor", "gen"}
+var allWorkloads = []string{"W1", "W1u", "W1p", "W2", "W3", "W4", "rss", "floor", "gen"}
 
 // options are the command-line settings of one run.
 type options struct {
@@ -28,7 +28,7 @@ type options struct {
 	run         []string      // workload names, canonical spelling
 	n           int           // W1 tasks
 	concurrency []int         // W1 worker slots
-	otel        string        // W1 and W1u: the worker's OpenTelemetry (see otelModes)
+	otel        string        // W1, W1u and W1p: the worker's OpenTelemetry (see otelModes)
 	receivers   []int         // W2 K
 	senders     int           // W2 senders
 	duration    time.Duration // W2, W3 and the pgbench runs
@@ -218,7 +218,7 @@ func runWorkload(ctx context.Context, o *options, name string, emit func(line)) 
 		return nil
 	}
 	switch name {
-	case "W1", "W1u":
+	case "W1", "W1u", "W1p":
 		for _, c := range o.concurrency {
 			if err := bounded(func(ctx context.Context) (line, error) { return runDrain(ctx, o, name, o.n, c) }); err != nil {
 				return err
