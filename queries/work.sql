@@ -26,7 +26,9 @@
 -- table (@receivers), and skips tasks that a worker with one of its payload
 -- contracts (@contracts) could not decode and left for another version
 -- (declined). A paused queue (signal_queue) yields nothing; that condition
--- does not depend on the row, so it is evaluated once per claim.
+-- does not depend on the row, so it is evaluated once per claim, before
+-- the branches (written once: each condition costs planning time, and the
+-- claim is planned on every call).
 WITH claimed AS (
     SELECT u.id FROM (
         SELECT hi.id FROM (
@@ -38,7 +40,6 @@ WITH claimed AS (
               AND c.run_at <= now()
               AND c.receiver = ANY(@receivers::text[])
               AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
-              AND NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = @queue::text AND p.paused_at IS NOT NULL)
             ORDER BY -c.priority, c.run_at, c.id
             LIMIT @max::integer
             FOR UPDATE SKIP LOCKED
@@ -52,7 +53,6 @@ WITH claimed AS (
               AND (c.run_at, c.id) > (@after0_run_at::timestamptz, @after0_id::bigint)
               AND c.receiver = ANY(@receivers::text[])
               AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
-              AND NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = @queue::text AND p.paused_at IS NOT NULL)
             ORDER BY c.run_at, c.id
             LIMIT @max::integer
             FOR UPDATE SKIP LOCKED
@@ -67,12 +67,12 @@ WITH claimed AS (
               AND c.run_at <= now()
               AND c.receiver = ANY(@receivers::text[])
               AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
-              AND NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = @queue::text AND p.paused_at IS NOT NULL)
             ORDER BY -c.priority, c.run_at, c.id
             LIMIT @max::integer
             FOR UPDATE SKIP LOCKED
         ) lo
     ) u
+    WHERE NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = @queue::text AND p.paused_at IS NOT NULL)
     LIMIT @max::integer
 )
 UPDATE signal_task t

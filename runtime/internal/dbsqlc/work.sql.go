@@ -22,7 +22,6 @@ WITH claimed AS (
               AND c.run_at <= now()
               AND c.receiver = ANY($7::text[])
               AND (c.declined IS NULL OR NOT c.declined && $8::text[])
-              AND NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = $3::text AND p.paused_at IS NOT NULL)
             ORDER BY -c.priority, c.run_at, c.id
             LIMIT $9::integer
             FOR UPDATE SKIP LOCKED
@@ -36,7 +35,6 @@ WITH claimed AS (
               AND (c.run_at, c.id) > ($10::timestamptz, $11::bigint)
               AND c.receiver = ANY($7::text[])
               AND (c.declined IS NULL OR NOT c.declined && $8::text[])
-              AND NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = $3::text AND p.paused_at IS NOT NULL)
             ORDER BY c.run_at, c.id
             LIMIT $9::integer
             FOR UPDATE SKIP LOCKED
@@ -51,12 +49,12 @@ WITH claimed AS (
               AND c.run_at <= now()
               AND c.receiver = ANY($7::text[])
               AND (c.declined IS NULL OR NOT c.declined && $8::text[])
-              AND NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = $3::text AND p.paused_at IS NOT NULL)
             ORDER BY -c.priority, c.run_at, c.id
             LIMIT $9::integer
             FOR UPDATE SKIP LOCKED
         ) lo
     ) u
+    WHERE NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = $3::text AND p.paused_at IS NOT NULL)
     LIMIT $9::integer
 )
 UPDATE signal_task t
@@ -123,7 +121,9 @@ type ClaimTasksRow struct {
 // table (@receivers), and skips tasks that a worker with one of its payload
 // contracts (@contracts) could not decode and left for another version
 // (declined). A paused queue (signal_queue) yields nothing; that condition
-// does not depend on the row, so it is evaluated once per claim.
+// does not depend on the row, so it is evaluated once per claim, before
+// the branches (written once: each condition costs planning time, and the
+// claim is planned on every call).
 func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams) ([]ClaimTasksRow, error) {
 	rows, err := db.Query(ctx, claimTasks,
 		arg.LeaseSeconds,
