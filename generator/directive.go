@@ -20,10 +20,17 @@ const (
 )
 
 // receiverUsage is the receiver directive's grammar, quoted in messages.
-const receiverUsage = "//signal:receiver NAME [queue=Q] [attempts=N] [timeout=D] [name=KEY]"
+const receiverUsage = "//signal:receiver NAME [queue=Q] [attempts=N] [timeout=D] [priority=P] [name=KEY]"
 
 // validOptions lists the receiver options, sorted, for messages.
-const validOptions = "attempts, name, queue, timeout"
+const validOptions = "attempts, name, priority, queue, timeout"
+
+// minPriority and maxPriority bound priority=, as the runtime's MinPriority
+// and MaxPriority (the generator does not import the runtime).
+const (
+	minPriority = -100
+	maxPriority = 100
+)
 
 // diag is a problem found at a position; Generate turns it into a Diagnostic.
 type diag struct {
@@ -61,6 +68,7 @@ type directive struct {
 	queue    string
 	attempts int
 	timeout  time.Duration
+	priority int    // 0 when not given
 	key      string // name=
 }
 
@@ -165,7 +173,7 @@ func parseReceiver(ad ast.Directive) (*directive, []diag) {
 			continue
 		}
 		switch key {
-		case "queue", "attempts", "timeout", "name":
+		case "queue", "attempts", "timeout", "priority", "name":
 		default:
 			diags = append(diags, diagf(a.Pos, "unknown option %q; valid options are %s", key, validOptions))
 			continue
@@ -208,6 +216,12 @@ func (d *directive) setOption(key, value string, pos token.Pos) (diag, bool) {
 			return diagf(pos, "option timeout=%s is invalid: timeout must be a whole number of milliseconds", value), false
 		}
 		d.timeout = t
+	case "priority":
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n < minPriority || n > maxPriority {
+			return diagf(pos, "option priority=%s is invalid: priority must be an integer from %d to %d (higher runs first; default 0), e.g. priority=10", value, minPriority, maxPriority), false
+		}
+		d.priority = int(n)
 	case "name":
 		if !validReceiverKey(value) {
 			return diagf(pos, "option name=%s is malformed: a receiver key is one or more printable characters without spaces", value), false

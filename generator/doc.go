@@ -10,7 +10,7 @@
 // comment of the declaration they annotate, conventionally as its last
 // paragraph:
 //
-//	//signal:receiver NAME [queue=Q] [attempts=N] [timeout=D] [name=KEY]
+//	//signal:receiver NAME [queue=Q] [attempts=N] [timeout=D] [priority=P] [name=KEY]
 //	//signal:define [NAME]
 //
 // Arguments are separated by spaces (an argument may also be quoted like a
@@ -76,6 +76,11 @@
 //	            cancelled then. Default: the worker's Timeout (5m unless
 //	            configured). Valid: a positive Go duration (30s, 1m30s,
 //	            500ms) that is a whole number of milliseconds.
+//	priority=P  Within the queue, due tasks of higher priority are claimed
+//	            first; equal priorities run in due order. Default: 0. Valid:
+//	            an integer from -100 to 100 (the runtime's MinPriority and
+//	            MaxPriority). The runtime's Priority send option overrides
+//	            it for one send.
 //	name=KEY    The receiver key. Default: the import path, a dot, and the
 //	            function name, or the type and method name:
 //	            example.com/shop/shipping.ReserveStock,

@@ -217,6 +217,9 @@ func (g *gen) routes(s *signal) {
 		if r.timeout > 0 {
 			kv = append(kv, jen.Id("Timeout").Op(":").Add(g.duration(r.timeout)))
 		}
+		if r.priority != 0 {
+			kv = append(kv, jen.Id("Priority").Op(":").Lit(r.priority))
+		}
 		items = append(items, jen.Values(kv...))
 	}
 	f.Var().Id(s.routesName()).Op("=").Index().Add(g.rt("Route")).Custom(multi, items...)

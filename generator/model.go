@@ -127,6 +127,7 @@ type receiver struct {
 	// attempts and timeout are 0 when not given.
 	attempts int
 	timeout  time.Duration
+	priority int       // 0 when not given
 	pos      token.Pos // the directive
 	binding  *binding  // the Table parameter a method is bound to
 }

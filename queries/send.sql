@@ -4,12 +4,13 @@
 -- The payload is "schema.queue" (the schema that holds signal_task), so
 -- that workers of other schemas in the same database ignore it.
 WITH inserted AS (
-    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers)
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers)
     SELECT @signal::text,
            unnest(@receivers::text[]),
            unnest(@queues::text[]),
            unnest(@max_attempts::integer[]),
            unnest(@timeouts_ms::bigint[]),
+           unnest(@priorities::smallint[]),
            CAST(@payload::text AS json),
            coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8)),
            CAST(sqlc.narg(headers)::text AS jsonb)
@@ -23,12 +24,13 @@ FROM unnest(@notify::text[]) AS n(queue),
 -- InsertTasks without the NOTIFY, for the sends between two notifications
 -- of their queues (see Send's notify limiter): the NOTIFY's part of the
 -- statement costs even when it notifies nothing.
-INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers)
+INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers)
 SELECT @signal::text,
        unnest(@receivers::text[]),
        unnest(@queues::text[]),
        unnest(@max_attempts::integer[]),
        unnest(@timeouts_ms::bigint[]),
+       unnest(@priorities::smallint[]),
        CAST(@payload::text AS json),
        coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8)),
        CAST(sqlc.narg(headers)::text AS jsonb);
@@ -40,12 +42,13 @@ SELECT @signal::text,
 -- cannot both insert. Returns how many tasks were enqueued; the queues in
 -- @notify that got one are woken.
 WITH inserted AS (
-    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers, unique_key)
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers, unique_key)
     SELECT @signal::text,
            unnest(@receivers::text[]),
            unnest(@queues::text[]),
            unnest(@max_attempts::integer[]),
            unnest(@timeouts_ms::bigint[]),
+           unnest(@priorities::smallint[]),
            CAST(@payload::text AS json),
            coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8)),
            CAST(sqlc.narg(headers)::text AS jsonb),
@@ -69,7 +72,8 @@ WITH r AS (
     SELECT unnest(@receivers::text[]) AS receiver,
            unnest(@queues::text[]) AS queue,
            unnest(@max_attempts::integer[]) AS max_attempts,
-           unnest(@timeouts_ms::bigint[]) AS timeout_ms
+           unnest(@timeouts_ms::bigint[]) AS timeout_ms,
+           unnest(@priorities::smallint[]) AS priority
 ),
 windowed AS (
     INSERT INTO signal_unique (receiver, unique_key, until)
@@ -80,8 +84,8 @@ windowed AS (
     RETURNING receiver
 ),
 inserted AS (
-    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers, unique_key)
-    SELECT @signal::text, r.receiver, r.queue, r.max_attempts, r.timeout_ms,
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers, unique_key)
+    SELECT @signal::text, r.receiver, r.queue, r.max_attempts, r.timeout_ms, r.priority,
            CAST(@payload::text AS json),
            coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8)),
            CAST(sqlc.narg(headers)::text AS jsonb),

@@ -40,8 +40,27 @@ func signal(ch chan struct{}) {
 // its cursor (see ClaimTasks) before it looks at the whole queue again.
 const cursorRescan = time.Second
 
-// cursor is where a claim loop's last full batch ended, in the claim order.
+// cursorWakeRescan is how long a claim loop that works through a backlog
+// keeps its cursor, at least, after a NOTIFY said that tasks were sent to
+// its queue. Those tasks may have a higher priority than the cursor's, so
+// that they sort before it: without this, they would wait until
+// cursorRescan, behind the backlog of lower priority. Looking at the whole
+// queue again steps over the index entries of the tasks claimed since the
+// last VACUUM, which costs as much as it did before the cursor existed
+// (see ClaimTasks): measured, about 5 ms for 50,000 such entries, against
+// 0.1 ms for a claim from the cursor. At most once per cursorWakeRescan,
+// and only while tasks are sent, that is at most 5% of one connection's
+// time in that case, and a task of higher priority waits at most
+// cursorWakeRescan behind a backlog (the tests see it run within a few
+// claims). The alternative, a claim that looks at the head of every
+// higher priority on every claim, would step over those priorities'
+// claimed entries on every claim.
+const cursorWakeRescan = 100 * time.Millisecond
+
+// cursor is where a claim loop's last full batch ended, in the claim order
+// (-priority, run_at, id).
 type cursor struct {
+	rank  int // -priority
 	runAt time.Time
 	id    int64
 	since time.Time // when the loop began to use a cursor
@@ -52,13 +71,15 @@ type cursor struct {
 //
 // While claims come back full (a backlog), each claim starts after the last
 // task of the previous one; once one comes back short, or after
-// cursorRescan, the next looks at the whole queue again.
+// cursorRescan, or cursorWakeRescan after a NOTIFY, the next looks at the
+// whole queue again.
 func (q *queueRunner) claimLoop(ctx context.Context) {
 	w := q.w
 	hotUntil := time.Now().Add(w.cfg.HotWindow)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var after *cursor
+	woken := false // a NOTIFY came while the loop used a cursor
 	for ctx.Err() == nil {
 		q.mu.Lock()
 		free := q.slots - len(q.inflight)
@@ -73,8 +94,19 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 			}
 			continue
 		}
-		if after != nil && time.Since(after.since) > cursorRescan {
-			after = nil
+		if after != nil {
+			select {
+			case <-q.wake:
+				woken = true
+			default:
+			}
+			used := time.Since(after.since)
+			if used > cursorRescan || woken && used > cursorWakeRescan {
+				after = nil
+			}
+		}
+		if after == nil {
+			woken = false
 		}
 		rows, err := q.claim(ctx, free, after)
 		if err != nil {
@@ -122,15 +154,19 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 // advance returns the cursor after rows, the last claim's full batch.
 func advance(c *cursor, rows []dbsqlc.ClaimTasksRow, now time.Time) *cursor {
 	if c == nil {
-		c = &cursor{since: now}
+		c = &cursor{rank: beforeRanks, since: now}
 	}
 	for _, r := range rows {
-		if r.RunAt.After(c.runAt) || r.RunAt.Equal(c.runAt) && r.ID > c.id {
-			c.runAt, c.id = r.RunAt, r.ID
+		rank := -int(r.Priority)
+		if rank > c.rank || rank == c.rank && (r.RunAt.After(c.runAt) || r.RunAt.Equal(c.runAt) && r.ID > c.id) {
+			c.rank, c.runAt, c.id = rank, r.RunAt, r.ID
 		}
 	}
 	return c
 }
+
+// beforeRanks is a rank (-priority) before that of any task.
+const beforeRanks = -MaxPriority - 1
 
 // claim claims up to max tasks, after the cursor if there is one. Shutdown
 // does not cut a claim short: the server could commit a claim whose rows the
@@ -153,10 +189,14 @@ func (w *Worker) claimParams(queue string, max int, after *cursor) dbsqlc.ClaimT
 	p := dbsqlc.ClaimTasksParams{
 		Queue: queue, Max: int32(max), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
 		Receivers: w.keys, Contracts: w.contracts,
-		AfterRunAt: time.Time{}, // year 1: before any task
+		AfterRank: beforeRanks, AfterRunAt: time.Time{}, // year 1: before any task
+		After0RunAt: time.Time{},
 	}
 	if after != nil {
-		p.AfterRunAt, p.AfterID = after.runAt, after.id
+		p.AfterRank, p.AfterRunAt, p.AfterID = int32(after.rank), after.runAt, after.id
+		if after.rank == 0 {
+			p.After0RunAt, p.After0ID = after.runAt, after.id
+		}
 	}
 	return p
 }

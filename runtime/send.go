@@ -44,7 +44,18 @@ type Route struct {
 	// Timeout bounds one attempt through its context; 0 means the worker's
 	// default timeout.
 	Timeout time.Duration
+	// Priority orders the due tasks of a queue: higher first, equal
+	// priorities by due time. From [MinPriority] to [MaxPriority]; the
+	// default is 0. The [Priority] send option overrides it for one send.
+	Priority int
 }
+
+// MinPriority and MaxPriority bound the priority of a task ([Route.Priority],
+// the [Priority] send option); the default is 0.
+const (
+	MinPriority = -100
+	MaxPriority = 100
+)
 
 // SendOption changes how one send is enqueued.
 type SendOption func(*sendOptions)
@@ -52,6 +63,7 @@ type SendOption func(*sendOptions)
 type sendOptions struct {
 	runAt     time.Time     // At; zero when not given
 	delay     time.Duration // After
+	priority  *int          // Priority; nil when not given
 	unique    *string       // Unique, UniqueFor
 	uniqueFor time.Duration // UniqueFor
 	enqueued  *int          // Enqueued
@@ -104,6 +116,16 @@ func UniqueFor(key string, d time.Duration) SendOption {
 // is what the send inserted; the tasks exist once the transaction commits.
 func Enqueued(n *int) SendOption {
 	return func(o *sendOptions) { o.enqueued = n }
+}
+
+// Priority gives all the tasks of one send priority n, from [MinPriority]
+// to [MaxPriority], instead of their routes' priorities ([Route.Priority],
+// the priority= option of the receiver directive): within a queue, due
+// tasks of higher priority are claimed first. Use it to put one urgent
+// signal ahead of a backlog, or one bulk signal behind everything else. A
+// priority out of range fails the send.
+func Priority(n int) SendOption {
+	return func(o *sendOptions) { o.priority = &n }
 }
 
 var queries = dbsqlc.New()
@@ -173,6 +195,7 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		Queues:       make([]string, len(routes)),
 		MaxAttempts:  make([]int32, len(routes)),
 		TimeoutsMs:   make([]int64, len(routes)),
+		Priorities:   make([]int16, len(routes)),
 		Payload:      string(body),
 		DelaySeconds: o.delay.Seconds(),
 	}
@@ -190,6 +213,17 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 			arg.MaxAttempts[i] = DefaultMaxAttempts
 		}
 		arg.TimeoutsMs[i] = r.Timeout.Milliseconds()
+		p := r.Priority
+		if o.priority != nil {
+			p = *o.priority
+		}
+		if p < MinPriority || p > MaxPriority {
+			if o.priority != nil {
+				return fmt.Errorf("signal %s: priority %d is out of range [%d, %d]", signal, p, MinPriority, MaxPriority)
+			}
+			return fmt.Errorf("signal %s: route %s: priority %d is out of range [%d, %d]", signal, r.Receiver, p, MinPriority, MaxPriority)
+		}
+		arg.Priorities[i] = int16(p)
 	}
 	// Delayed tasks are found by polling: waking workers now would not help.
 	if o.delay == 0 && (o.runAt.IsZero() || !o.runAt.After(time.Now())) {
@@ -206,8 +240,8 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		if len(arg.Notify) == 0 {
 			return queries.InsertTasksQuiet(ctx, db, dbsqlc.InsertTasksQuietParams{
 				Signal: arg.Signal, Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts,
-				TimeoutsMs: arg.TimeoutsMs, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
-				Headers: arg.Headers,
+				TimeoutsMs: arg.TimeoutsMs, Priorities: arg.Priorities, Payload: arg.Payload, RunAt: arg.RunAt,
+				DelaySeconds: arg.DelaySeconds, Headers: arg.Headers,
 			})
 		}
 		return queries.InsertTasks(ctx, db, arg)
@@ -220,7 +254,7 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 				var r dbsqlc.InsertUniqueForTasksRow
 				r, err = queries.InsertUniqueForTasks(ctx, db, dbsqlc.InsertUniqueForTasksParams{
 					Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts, TimeoutsMs: arg.TimeoutsMs,
-					UniqueKey: *o.unique, UniqueForSeconds: o.uniqueFor.Seconds(),
+					Priorities: arg.Priorities, UniqueKey: *o.unique, UniqueForSeconds: o.uniqueFor.Seconds(),
 					Signal: arg.Signal, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
 					Headers: arg.Headers, Notify: arg.Notify,
 				})
@@ -229,8 +263,8 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 				var r dbsqlc.InsertUniqueTasksRow
 				r, err = queries.InsertUniqueTasks(ctx, db, dbsqlc.InsertUniqueTasksParams{
 					Signal: arg.Signal, Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts,
-					TimeoutsMs: arg.TimeoutsMs, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
-					Headers: arg.Headers, UniqueKey: *o.unique, Notify: arg.Notify,
+					TimeoutsMs: arg.TimeoutsMs, Priorities: arg.Priorities, Payload: arg.Payload, RunAt: arg.RunAt,
+					DelaySeconds: arg.DelaySeconds, Headers: arg.Headers, UniqueKey: *o.unique, Notify: arg.Notify,
 				})
 				n = r.Enqueued
 			}

@@ -20,7 +20,7 @@ import (
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // defaultWorkloads run when -run is not given, in this order.
-var defaultWorkloads = []string{"W1", "W1u", "W2", "W3", "W4", "rss", "floor", "gen"}
+var defaultWorkloads = []string{"W1", "W1u", "W1p", "W2", "W3", "W4", "rss", "floor", "gen"}
 
 // allWorkloads are the workloads -run accepts: the default ones, and the
 // long ones that run only when named (scale, big payloads, a 10,000,000
@@ -33,7 +33,7 @@ type options struct {
 	run         []string      // workload names, canonical spelling
 	n           int           // W1 tasks
 	concurrency []int         // W1 worker slots
-	otel        string        // W1 and W1u: the worker's OpenTelemetry (see otelModes)
+	otel        string        // W1, W1u and W1p: the worker's OpenTelemetry (see otelModes)
 	unique      bool          // W2 and W4: send with signalrt.Unique
 	batched     bool          // W2: send in signalrt.BeginFunc
 	receivers   []int         // W2 K
@@ -230,7 +230,7 @@ func runWorkload(ctx context.Context, o *options, name string, emit func(line)) 
 		return nil
 	}
 	switch name {
-	case "W1", "W1u":
+	case "W1", "W1u", "W1p":
 		for _, c := range o.concurrency {
 			if err := bounded(func(ctx context.Context) (line, error) { return runDrain(ctx, o, name, o.n, c) }); err != nil {
 				return err

@@ -37,7 +37,7 @@ func TestQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	code := cli(ctx, []string{"-quick", "-run", "W1,W1u,W2,W3,W4,rss,gen"}, &stdout, &stderr)
+	code := cli(ctx, []string{"-quick", "-run", "W1,W1u,W1p,W2,W3,W4,rss,gen"}, &stdout, &stderr)
 	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	if code != 0 {
 		t.Fatalf("signalbench -quick exited with %d", code)
@@ -53,7 +53,7 @@ func TestQuick(t *testing.T) {
 		}
 		byWorkload[m["workload"]] = append(byWorkload[m["workload"]], m)
 	}
-	want := map[string]int{"W1": 2, "W1u": 2, "W2": 2, "W3": 1, "W4": 1, "rss": 2, "gen": 1}
+	want := map[string]int{"W1": 2, "W1u": 2, "W1p": 2, "W2": 2, "W3": 1, "W4": 1, "rss": 2, "gen": 1}
 	for w, n := range want {
 		if len(byWorkload[w]) != n {
 			t.Errorf("%d %s lines, want %d", len(byWorkload[w]), w, n)

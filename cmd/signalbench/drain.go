@@ -49,11 +49,17 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 			// of an old version meets during a rolling deploy.
 			unknown = n
 		}
+		levels := 1
+		if workload == "W1p" {
+			// Priorities 0, 1 and 2, interleaved in insertion order: the
+			// claim works through each priority in turn, from 2 down.
+			levels = w1pLevels
+		}
 		var err error
 		if workload == "rssbig" {
 			err = fillBig(ctx, s, n, bigPayloadBytes)
 		} else {
-			err = fill(ctx, s, n, unknown)
+			err = fill(ctx, s, n, unknown, levels)
 		}
 		if err != nil {
 			return err
@@ -77,6 +83,9 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 		if unknown > 0 {
 			l.add("unknown_at_head", unknown)
 		}
+		if levels > 1 {
+			l.add("priorities", levels)
+		}
 		if o.otel != "off" {
 			l.add("otel", o.otel)
 		}
@@ -95,11 +104,15 @@ func orDefault(v, def int) int {
 	return v
 }
 
+// w1pLevels is the number of priorities of W1p's tasks: 0 to w1pLevels-1.
+const w1pLevels = 3
+
 // fill inserts n available no-op tasks in one statement (the fastest bulk
 // path: no rows cross the wire), after unknown tasks of a receiver key that
 // the worker does not know, due a minute earlier; then it vacuums and
-// analyzes the table as a queue table that has settled would be.
-func fill(ctx context.Context, s *scratch, n, unknown int) error {
+// analyzes the table as a queue table that has settled would be. With
+// levels > 1, task i has priority i % levels.
+func fill(ctx context.Context, s *scratch, n, unknown, levels int) error {
 	pool, err := s.migrated(ctx)
 	if err != nil {
 		return err
@@ -112,8 +125,8 @@ func fill(ctx context.Context, s *scratch, n, unknown int) error {
 			return fmt.Errorf("inserting %d tasks: %w", unknown, err)
 		}
 	}
-	_, err = pool.Exec(ctx, `INSERT INTO signal_task (signal, receiver, payload)
-		SELECT 'noop', $1, jsonb_build_object('n', i) FROM generate_series(1, $2::int) AS i`, noopKey, n)
+	_, err = pool.Exec(ctx, `INSERT INTO signal_task (signal, receiver, payload, priority)
+		SELECT 'noop', $1, jsonb_build_object('n', i), i % $3::int FROM generate_series(1, $2::int) AS i`, noopKey, n, max(levels, 1))
 	if err != nil {
 		return fmt.Errorf("inserting %d tasks: %w", n, err)
 	}

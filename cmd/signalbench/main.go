@@ -14,6 +14,7 @@
 //	       (each drain in a fresh child process): tasks/s and peak RSS
 //	W1u    W1 behind as many tasks of a receiver the worker does not know, due
 //	       earlier (a rolling deploy's old worker): they must be left alone
+//	W1p    W1 with priorities 0, 1 and 2 mixed (task i has priority i % 3)
 //	W2     8 senders, each tx an INSERT into orders plus one signal to K=1, then
 //	       K=5 receivers, for -duration, while a worker (default config) runs
 //	W3     one sender at 200 tx/s for -duration: commit-to-receiver-start latency

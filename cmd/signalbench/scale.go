@@ -74,7 +74,7 @@ type scaleLine struct {
 
 func scaleOnce(ctx context.Context, o *options, s *scratch, processes, slots int) (scaleLine, error) {
 	var l scaleLine
-	if err := fill(ctx, s, scaleTasks, 0); err != nil {
+	if err := fill(ctx, s, scaleTasks, 0, 1); err != nil {
 		return l, err
 	}
 	pool, err := pgxpool.New(ctx, s.url) // fill migrated the schema

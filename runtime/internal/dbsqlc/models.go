@@ -62,6 +62,7 @@ type SignalTask struct {
 	Declined    []string
 	Headers     []byte
 	UniqueKey   *string
+	Priority    int16
 }
 
 type SignalUnique struct {

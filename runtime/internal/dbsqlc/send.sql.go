@@ -12,15 +12,16 @@ import (
 
 const insertTasks = `-- name: InsertTasks :exec
 WITH inserted AS (
-    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers)
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers)
     SELECT $2::text,
            unnest($3::text[]),
            unnest($4::text[]),
            unnest($5::integer[]),
            unnest($6::bigint[]),
-           CAST($7::text AS json),
-           coalesce($8::timestamptz, now() + make_interval(secs => $9::float8)),
-           CAST($10::text AS jsonb)
+           unnest($7::smallint[]),
+           CAST($8::text AS json),
+           coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)),
+           CAST($11::text AS jsonb)
     RETURNING 1
 )
 SELECT pg_notify('signal_task', s.nsp || '.' || n.queue)::text
@@ -35,6 +36,7 @@ type InsertTasksParams struct {
 	Queues       []string
 	MaxAttempts  []int32
 	TimeoutsMs   []int64
+	Priorities   []int16
 	Payload      string
 	RunAt        *time.Time
 	DelaySeconds float64
@@ -53,6 +55,7 @@ func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParam
 		arg.Queues,
 		arg.MaxAttempts,
 		arg.TimeoutsMs,
+		arg.Priorities,
 		arg.Payload,
 		arg.RunAt,
 		arg.DelaySeconds,
@@ -62,15 +65,16 @@ func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParam
 }
 
 const insertTasksQuiet = `-- name: InsertTasksQuiet :exec
-INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers)
+INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers)
 SELECT $1::text,
        unnest($2::text[]),
        unnest($3::text[]),
        unnest($4::integer[]),
        unnest($5::bigint[]),
-       CAST($6::text AS json),
-       coalesce($7::timestamptz, now() + make_interval(secs => $8::float8)),
-       CAST($9::text AS jsonb)
+       unnest($6::smallint[]),
+       CAST($7::text AS json),
+       coalesce($8::timestamptz, now() + make_interval(secs => $9::float8)),
+       CAST($10::text AS jsonb)
 `
 
 type InsertTasksQuietParams struct {
@@ -79,6 +83,7 @@ type InsertTasksQuietParams struct {
 	Queues       []string
 	MaxAttempts  []int32
 	TimeoutsMs   []int64
+	Priorities   []int16
 	Payload      string
 	RunAt        *time.Time
 	DelaySeconds float64
@@ -95,6 +100,7 @@ func (q *Queries) InsertTasksQuiet(ctx context.Context, db DBTX, arg InsertTasks
 		arg.Queues,
 		arg.MaxAttempts,
 		arg.TimeoutsMs,
+		arg.Priorities,
 		arg.Payload,
 		arg.RunAt,
 		arg.DelaySeconds,
@@ -108,23 +114,24 @@ WITH r AS (
     SELECT unnest($1::text[]) AS receiver,
            unnest($2::text[]) AS queue,
            unnest($3::integer[]) AS max_attempts,
-           unnest($4::bigint[]) AS timeout_ms
+           unnest($4::bigint[]) AS timeout_ms,
+           unnest($5::smallint[]) AS priority
 ),
 windowed AS (
     INSERT INTO signal_unique (receiver, unique_key, until)
-    SELECT r.receiver, $5::text, now() + make_interval(secs => $6::float8)
+    SELECT r.receiver, $6::text, now() + make_interval(secs => $7::float8)
     FROM r
     ON CONFLICT (receiver, unique_key) DO UPDATE SET until = excluded.until
         WHERE signal_unique.until <= now()
     RETURNING receiver
 ),
 inserted AS (
-    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers, unique_key)
-    SELECT $7::text, r.receiver, r.queue, r.max_attempts, r.timeout_ms,
-           CAST($8::text AS json),
-           coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)),
-           CAST($11::text AS jsonb),
-           $5::text
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers, unique_key)
+    SELECT $8::text, r.receiver, r.queue, r.max_attempts, r.timeout_ms, r.priority,
+           CAST($9::text AS json),
+           coalesce($10::timestamptz, now() + make_interval(secs => $11::float8)),
+           CAST($12::text AS jsonb),
+           $6::text
     FROM r
     WHERE r.receiver IN (SELECT w.receiver FROM windowed w)
     ON CONFLICT (receiver, unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
@@ -132,7 +139,7 @@ inserted AS (
 ),
 notified AS (
     SELECT pg_notify('signal_task', s.nsp || '.' || q.queue) AS n
-    FROM (SELECT DISTINCT i.queue FROM inserted i WHERE i.queue = ANY($12::text[])) AS q,
+    FROM (SELECT DISTINCT i.queue FROM inserted i WHERE i.queue = ANY($13::text[])) AS q,
          (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
 )
 SELECT (SELECT count(*) FROM inserted)::integer AS enqueued,
@@ -144,6 +151,7 @@ type InsertUniqueForTasksParams struct {
 	Queues           []string
 	MaxAttempts      []int32
 	TimeoutsMs       []int64
+	Priorities       []int16
 	UniqueKey        string
 	UniqueForSeconds float64
 	Signal           string
@@ -168,6 +176,7 @@ func (q *Queries) InsertUniqueForTasks(ctx context.Context, db DBTX, arg InsertU
 		arg.Queues,
 		arg.MaxAttempts,
 		arg.TimeoutsMs,
+		arg.Priorities,
 		arg.UniqueKey,
 		arg.UniqueForSeconds,
 		arg.Signal,
@@ -184,22 +193,23 @@ func (q *Queries) InsertUniqueForTasks(ctx context.Context, db DBTX, arg InsertU
 
 const insertUniqueTasks = `-- name: InsertUniqueTasks :one
 WITH inserted AS (
-    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, payload, run_at, headers, unique_key)
+    INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers, unique_key)
     SELECT $1::text,
            unnest($2::text[]),
            unnest($3::text[]),
            unnest($4::integer[]),
            unnest($5::bigint[]),
-           CAST($6::text AS json),
-           coalesce($7::timestamptz, now() + make_interval(secs => $8::float8)),
-           CAST($9::text AS jsonb),
-           $10::text
+           unnest($6::smallint[]),
+           CAST($7::text AS json),
+           coalesce($8::timestamptz, now() + make_interval(secs => $9::float8)),
+           CAST($10::text AS jsonb),
+           $11::text
     ON CONFLICT (receiver, unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
     RETURNING queue
 ),
 notified AS (
     SELECT pg_notify('signal_task', s.nsp || '.' || q.queue) AS n
-    FROM (SELECT DISTINCT i.queue FROM inserted i WHERE i.queue = ANY($11::text[])) AS q,
+    FROM (SELECT DISTINCT i.queue FROM inserted i WHERE i.queue = ANY($12::text[])) AS q,
          (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s
 )
 SELECT (SELECT count(*) FROM inserted)::integer AS enqueued,
@@ -212,6 +222,7 @@ type InsertUniqueTasksParams struct {
 	Queues       []string
 	MaxAttempts  []int32
 	TimeoutsMs   []int64
+	Priorities   []int16
 	Payload      string
 	RunAt        *time.Time
 	DelaySeconds float64
@@ -237,6 +248,7 @@ func (q *Queries) InsertUniqueTasks(ctx context.Context, db DBTX, arg InsertUniq
 		arg.Queues,
 		arg.MaxAttempts,
 		arg.TimeoutsMs,
+		arg.Priorities,
 		arg.Payload,
 		arg.RunAt,
 		arg.DelaySeconds,

@@ -12,16 +12,50 @@ import (
 
 const claimTasks = `-- name: ClaimTasks :many
 WITH claimed AS (
-    SELECT c.id
-    FROM signal_task c
-    WHERE c.state = 'available' AND c.queue = $3::text AND c.run_at <= now()
-      AND (c.run_at, c.id) > ($4::timestamptz, $5::bigint)
-      AND c.receiver = ANY($6::text[])
-      AND (c.declined IS NULL OR NOT c.declined && $7::text[])
-      AND NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = $3::text AND p.paused_at IS NOT NULL)
-    ORDER BY c.run_at, c.id
-    LIMIT $8::integer
-    FOR UPDATE SKIP LOCKED
+    SELECT u.id FROM (
+        SELECT hi.id FROM (
+            SELECT c.id
+            FROM signal_task c
+            WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = $3::text
+              AND -c.priority < 0
+              AND (-c.priority, c.run_at, c.id) > ($4::integer, $5::timestamptz, $6::bigint)
+              AND c.run_at <= now()
+              AND c.receiver = ANY($7::text[])
+              AND (c.declined IS NULL OR NOT c.declined && $8::text[])
+            ORDER BY -c.priority, c.run_at, c.id
+            LIMIT $9::integer
+            FOR UPDATE SKIP LOCKED
+        ) hi
+        UNION ALL
+        SELECT mid.id FROM (
+            SELECT c.id
+            FROM signal_task c
+            WHERE c.state = 'available' AND c.priority = 0 AND c.queue = $3::text AND c.run_at <= now()
+              AND $4::integer <= 0
+              AND (c.run_at, c.id) > ($10::timestamptz, $11::bigint)
+              AND c.receiver = ANY($7::text[])
+              AND (c.declined IS NULL OR NOT c.declined && $8::text[])
+            ORDER BY c.run_at, c.id
+            LIMIT $9::integer
+            FOR UPDATE SKIP LOCKED
+        ) mid
+        UNION ALL
+        SELECT lo.id FROM (
+            SELECT c.id
+            FROM signal_task c
+            WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = $3::text
+              AND -c.priority > 0
+              AND (-c.priority, c.run_at, c.id) > ($4::integer, $5::timestamptz, $6::bigint)
+              AND c.run_at <= now()
+              AND c.receiver = ANY($7::text[])
+              AND (c.declined IS NULL OR NOT c.declined && $8::text[])
+            ORDER BY -c.priority, c.run_at, c.id
+            LIMIT $9::integer
+            FOR UPDATE SKIP LOCKED
+        ) lo
+    ) u
+    WHERE NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = $3::text AND p.paused_at IS NOT NULL)
+    LIMIT $9::integer
 )
 UPDATE signal_task t
 SET state = 'running',
@@ -30,18 +64,21 @@ SET state = 'running',
     worker = $2::text
 FROM claimed
 WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at, t.headers
+RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at, t.headers, t.priority
 `
 
 type ClaimTasksParams struct {
 	LeaseSeconds float64
 	Worker       string
 	Queue        string
+	AfterRank    int32
 	AfterRunAt   time.Time
 	AfterID      int64
 	Receivers    []string
 	Contracts    []string
 	Max          int32
+	After0RunAt  time.Time
+	After0ID     int64
 }
 
 type ClaimTasksRow struct {
@@ -54,34 +91,52 @@ type ClaimTasksRow struct {
 	TimeoutMs   int64
 	RunAt       time.Time
 	Headers     []byte
+	Priority    int16
 }
 
-// Take up to @max due tasks of one queue, oldest first, skipping rows that
-// other workers hold, and lease them to @worker.
+// Take up to @max due tasks of one queue, highest priority first, then
+// oldest first (run_at, id), skipping rows that other workers hold, and
+// lease them to @worker.
+//
+// The claim order is (-priority, run_at, id), read from two indexes without
+// sorting: tasks of priority 0, the default, from signal_task_available;
+// the others from signal_task_priority, which orders them by -priority.
+// The three branches, priority > 0, = 0 and < 0, are read in that order
+// and each stops as soon as the claim has @max rows, so a queue without
+// priorities costs two probes of an empty index.
 //
 // A worker that works through a backlog starts the index scan after the
-// last task it claimed, (@after_run_at, @after_id): the index entries of
-// the tasks claimed before stay behind until VACUUM, and a scan from the
-// start would step over all of them on every claim. The worker goes back to
-// the start, (-infinity, 0) in effect, regularly: for tasks that became
-// visible behind its cursor, such as a long transaction's, whose run_at is
-// the transaction's start.
+// last task it claimed, the cursor (@after_rank, @after_run_at, @after_id)
+// with rank = -priority: the index entries of the tasks claimed before stay
+// behind until VACUUM, and a scan from the start would step over all of
+// them on every claim. @after0_run_at, @after0_id is the same cursor in
+// the priority 0 branch: year 1 when the cursor is in a higher priority,
+// the cursor when it is in priority 0 (that branch is skipped below it).
+// The worker goes back to the start, rank -100 (before any task) in effect,
+// regularly: for tasks that became visible behind its cursor, such as a
+// long transaction's, whose run_at is the transaction's start, and for
+// tasks of higher priority than the cursor's sent since (see claimLoop).
 //
 // Rolling deploys: a worker claims only the receiver keys of its dispatch
 // table (@receivers), and skips tasks that a worker with one of its payload
 // contracts (@contracts) could not decode and left for another version
 // (declined). A paused queue (signal_queue) yields nothing; that condition
-// does not depend on the row, so it is evaluated once per claim.
+// does not depend on the row, so it is evaluated once per claim, before
+// the branches (written once: each condition costs planning time, and the
+// claim is planned on every call).
 func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams) ([]ClaimTasksRow, error) {
 	rows, err := db.Query(ctx, claimTasks,
 		arg.LeaseSeconds,
 		arg.Worker,
 		arg.Queue,
+		arg.AfterRank,
 		arg.AfterRunAt,
 		arg.AfterID,
 		arg.Receivers,
 		arg.Contracts,
 		arg.Max,
+		arg.After0RunAt,
+		arg.After0ID,
 	)
 	if err != nil {
 		return nil, err
@@ -100,6 +155,7 @@ func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams)
 			&i.TimeoutMs,
 			&i.RunAt,
 			&i.Headers,
+			&i.Priority,
 		); err != nil {
 			return nil, err
 		}

@@ -51,7 +51,7 @@ type PaymentProcessCompletedPayload struct {
 var paymentProcessCompletedRoutes = []signalrt.Route{
 	{Receiver: "audit.payment", Queue: "default", MaxAttempts: 3},
 	{Receiver: "example.com/shop/mail.Mailer.SendReceipt", Queue: "default"},
-	{Receiver: "example.com/shop/shipping.ReserveStock", Queue: "warehouse", MaxAttempts: 10, Timeout: 30 * time.Second},
+	{Receiver: "example.com/shop/shipping.ReserveStock", Queue: "warehouse", MaxAttempts: 10, Timeout: 30 * time.Second, Priority: 5},
 }
 
 // SendPaymentProcessCompleted sends signal payment_process_completed: it
