@@ -210,6 +210,12 @@ func (w *Worker) bookkeepingConfig() *pgxpool.Config {
 			cfg.ConnConfig.RuntimeParams = map[string]string{}
 		}
 		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+		// The claim's plan does not depend on its parameters (the queue,
+		// the cursor, the keys): PostgreSQL would still plan it on every
+		// call, which costs more than running it. A generic plan is made
+		// once per connection. (PgBouncer, which needs SynchronousCommit,
+		// refuses this startup parameter as well.)
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
 	cfg.MaxConns = int32(len(w.queues) + 6)
 	cfg.MinConns, cfg.MinIdleConns = 0, 0
