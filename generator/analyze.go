@@ -321,7 +321,8 @@ func (a *analyzer) target(path, name, dir string, pkg *types.Package) *target {
 func (a *analyzer) receiver(pkg *packages.Package, f found) *receiver {
 	fd := f.fn
 	fn, _ := pkg.TypesInfo.Defs[fd.Name].(*types.Func)
-	r := &receiver{pkg: pkg.Types, fn: fn, pos: f.pos, signalName: f.signal, queue: f.queue, attempts: f.attempts, timeout: f.timeout, priority: f.priority}
+	r := &receiver{pkg: pkg.Types, fn: fn, pos: f.pos, signalName: f.signal, queue: f.queue, attempts: f.attempts, timeout: f.timeout, priority: f.priority,
+		limit: limit{concurrency: f.concurrency, rate: f.rate, per: f.ratePer, burst: f.burst}}
 	name := fd.Name.Name
 	from := fd.Name.Pos()
 	if fd.Recv != nil {

@@ -20,10 +20,10 @@ const (
 )
 
 // receiverUsage is the receiver directive's grammar, quoted in messages.
-const receiverUsage = "//signal:receiver NAME [queue=Q] [attempts=N] [timeout=D] [priority=P] [name=KEY]"
+const receiverUsage = "//signal:receiver NAME [queue=Q] [attempts=N] [timeout=D] [priority=P] [concurrency=N] [rate=N/UNIT] [burst=N] [name=KEY]"
 
 // validOptions lists the receiver options, sorted, for messages.
-const validOptions = "attempts, name, priority, queue, timeout"
+const validOptions = "attempts, burst, concurrency, name, priority, queue, rate, timeout"
 
 // minPriority and maxPriority bound priority=, as the runtime's MinPriority
 // and MaxPriority (the generator does not import the runtime).
@@ -70,6 +70,11 @@ type directive struct {
 	timeout  time.Duration
 	priority int    // 0 when not given
 	key      string // name=
+	// limit options; 0 when not given
+	concurrency int
+	rate        int
+	ratePer     time.Duration
+	burst       int
 }
 
 // String returns the directive in canonical form; parsing it again gives
@@ -173,7 +178,7 @@ func parseReceiver(ad ast.Directive) (*directive, []diag) {
 			continue
 		}
 		switch key {
-		case "queue", "attempts", "timeout", "priority", "name":
+		case "queue", "attempts", "timeout", "priority", "concurrency", "rate", "burst", "name":
 		default:
 			diags = append(diags, diagf(a.Pos, "unknown option %q; valid options are %s", key, validOptions))
 			continue
@@ -188,6 +193,13 @@ func parseReceiver(ad ast.Directive) (*directive, []diag) {
 			continue
 		}
 		d.opts = append(d.opts, option{key: key, value: value, pos: a.Pos})
+	}
+	if seen["burst"] && !seen["rate"] {
+		for _, o := range d.opts {
+			if o.key == "burst" {
+				diags = append(diags, diagf(o.pos, "option burst=%s needs rate=: burst is the size of the rate limit's bucket, e.g. rate=100/s burst=20", o.value))
+			}
+		}
 	}
 	d.broken = len(diags) > 0
 	return d, diags
@@ -222,6 +234,28 @@ func (d *directive) setOption(key, value string, pos token.Pos) (diag, bool) {
 			return diagf(pos, "option priority=%s is invalid: priority must be an integer from %d to %d (higher runs first; default 0), e.g. priority=10", value, minPriority, maxPriority), false
 		}
 		d.priority = int(n)
+	case "concurrency", "burst":
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n <= 0 || n > math.MaxInt32 {
+			what := "the most tasks of the receiver running at once in all workers"
+			if key == "burst" {
+				what = "how many tasks may start at once after a quiet spell (with rate=)"
+			}
+			return diagf(pos, "option %s=%s is invalid: %s must be a positive integer (%s), e.g. %s=5", key, value, key, what, key), false
+		}
+		if key == "burst" {
+			d.burst = int(n)
+		} else {
+			d.concurrency = int(n)
+		}
+	case "rate":
+		num, unit, ok := strings.Cut(value, "/")
+		n, err := strconv.ParseInt(num, 10, 64)
+		per, known := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[unit]
+		if !ok || err != nil || n <= 0 || n > math.MaxInt32 || !known {
+			return diagf(pos, "option rate=%s is invalid: rate is a positive number of task starts per s, m or h, in all workers, e.g. rate=100/s or rate=10/m", value), false
+		}
+		d.rate, d.ratePer = int(n), per
 	case "name":
 		if !validReceiverKey(value) {
 			return diagf(pos, "option name=%s is malformed: a receiver key is one or more printable characters without spaces", value), false

@@ -428,14 +428,30 @@ func (g *gen) entry(r *receiver, params map[*binding]string) jen.Code {
 	}
 	payload := g.ref(s.target.path, s.target.name, s.payloadName())
 	handle := g.rt("Typed").Call(jen.Func().Params(jen.Id("ctx").Add(g.ctxType()), jen.Id("p").Add(payload)).Error().Block(jen.Return(call)))
-	return jen.Custom(multi,
+	fields := []jen.Code{
 		jen.Id("Key").Op(":").Lit(r.key),
 		jen.Id("Signal").Op(":").Lit(s.name),
 		jen.Id("Queue").Op(":").Lit(r.queueName()),
 		jen.Id("Contract").Op(":").Lit(s.contract),
+	}
+	if l := r.limit; l != (limit{}) {
+		var kv []jen.Code
+		if l.concurrency > 0 {
+			kv = append(kv, jen.Id("Concurrency").Op(":").Lit(l.concurrency))
+		}
+		if l.rate > 0 {
+			kv = append(kv, jen.Id("Rate").Op(":").Lit(l.rate), jen.Id("Per").Op(":").Add(g.duration(l.per)))
+		}
+		if l.burst > 0 {
+			kv = append(kv, jen.Id("Burst").Op(":").Lit(l.burst))
+		}
+		fields = append(fields, jen.Id("Limit").Op(":").Add(g.rt("Limit")).Values(kv...))
+	}
+	fields = append(fields,
 		jen.Id("Handle").Op(":").Add(handle),
 		jen.Id("Decode").Op(":").Add(g.rt("DecodeAs")).Types(payload),
 	)
+	return jen.Custom(multi, fields...)
 }
 
 // nameable reports whether t can be written in a file of package local:

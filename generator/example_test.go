@@ -86,7 +86,7 @@ func Welcome(ctx context.Context, userID int64, email string) {}
 	}
 	fmt.Println(len(files), "files")
 	// Output:
-	// mail/mail.go:7:34: unknown option "retries"; valid options are attempts, name, priority, queue, timeout
+	// mail/mail.go:7:34: unknown option "retries"; valid options are attempts, burst, concurrency, name, priority, queue, rate, timeout
 	// mail/mail.go:7:44: option timeout=soon is invalid: timeout must be a positive duration such as 30s, 1m30s or 500ms
 	// mail/mail.go:8:62: receiver Welcome returns nothing; a receiver returns exactly error
 	// 0 files

@@ -127,9 +127,11 @@ type receiver struct {
 	// attempts and timeout are 0 when not given.
 	attempts int
 	timeout  time.Duration
-	priority int       // 0 when not given
-	pos      token.Pos // the directive
-	binding  *binding  // the Table parameter a method is bound to
+	priority int // 0 when not given
+	// limit is the concurrency=, rate= and burst= options (zero: none).
+	limit   limit
+	pos     token.Pos // the directive
+	binding *binding  // the Table parameter a method is bound to
 }
 
 // param is one receiver parameter after the context.
@@ -174,4 +176,10 @@ type binding struct {
 // sortReceivers sorts receivers by key.
 func sortReceivers(rs []*receiver) {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].key < rs[j].key })
+}
+
+// limit is a receiver's limit options, as signalrt.Limit holds them.
+type limit struct {
+	concurrency, rate, burst int
+	per                      time.Duration
 }

@@ -27,6 +27,10 @@ type queueRunner struct {
 	// abandoned counts receivers that were abandoned and still run; at
 	// maxAbandoned the queue stops claiming.
 	abandoned, maxAbandoned int
+
+	// limited are the queue's receivers with a Limit, claimed one by one
+	// (see claimLimited); the queue's claim takes the others.
+	limited []*limitedReceiver
 }
 
 func signal(ch chan struct{}) {
@@ -94,6 +98,16 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 			}
 			continue
 		}
+		if len(q.limited) > 0 {
+			free -= q.claimLimitedAll(ctx, free)
+			if free <= 0 {
+				continue
+			}
+		}
+		if len(w.claimKeys) == 0 { // every receiver is limited
+			q.waitForWork(ctx, timer, w.cfg.PollInterval)
+			continue
+		}
 		if after != nil {
 			select {
 			case <-q.wake:
@@ -123,13 +137,7 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 		now := time.Now()
 		if len(rows) > 0 {
 			hotUntil = now.Add(w.cfg.HotWindow)
-			q.mu.Lock()
-			for i := range rows {
-				t := &task{ClaimTasksRow: rows[i], queue: q.name, claimed: now}
-				q.inflight[t.ID] = t
-				q.tasks <- t // never blocks: len(inflight) <= slots == cap(tasks)
-			}
-			q.mu.Unlock()
+			q.dispatch(rows, now)
 		}
 		if len(rows) == free {
 			after = advance(after, rows, now)
@@ -140,14 +148,77 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 		if now.Before(hotUntil) {
 			wait = w.cfg.HotPoll
 		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-		case <-q.wake:
+		if q.waitForWork(ctx, timer, wait) {
 			hotUntil = time.Now().Add(w.cfg.HotWindow)
-		case <-timer.C:
 		}
-		timer.Stop()
+	}
+}
+
+// waitForWork waits up to wait, or until a limited receiver may be claimed
+// again, for a NOTIFY; it reports whether one came.
+func (q *queueRunner) waitForWork(ctx context.Context, timer *time.Timer, wait time.Duration) (woken bool) {
+	for _, l := range q.limited {
+		if !l.next.IsZero() {
+			wait = min(wait, max(time.Until(l.next), 0))
+		}
+	}
+	timer.Reset(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-q.wake:
+		return true
+	case <-timer.C:
+	}
+	return false
+}
+
+// claimLimitedAll claims, within their limits, the tasks of the queue's
+// limited receivers that are due a look, up to free in all, dispatches
+// them, and returns how many it claimed.
+func (q *queueRunner) claimLimitedAll(ctx context.Context, free int) int {
+	claimed := 0
+	now := time.Now()
+	for _, l := range q.limited {
+		if free-claimed <= 0 {
+			break
+		}
+		if now.Before(l.next) {
+			continue
+		}
+		rows, next, err := q.claimLimited(ctx, l, free-claimed)
+		if err != nil {
+			if ctx.Err() == nil {
+				q.w.log.Error("claiming tasks failed", "queue", q.name, "receiver", l.key, "err", err)
+			}
+			l.next = time.Now().Add(q.w.cfg.PollInterval)
+			continue
+		}
+		q.w.claims.Add(1)
+		if len(rows) == 0 {
+			q.w.emptyClaims.Add(1)
+			if next.IsZero() { // nothing due: look again at the next poll or NOTIFY
+				next = time.Now().Add(q.w.cfg.HotPoll)
+			}
+		}
+		l.next = next
+		q.dispatch(rows, time.Now())
+		claimed += len(rows)
+	}
+	return claimed
+}
+
+// dispatch hands claimed rows to the queue's executors.
+func (q *queueRunner) dispatch(rows []dbsqlc.ClaimTasksRow, now time.Time) {
+	if len(rows) == 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := range rows {
+		t := &task{ClaimTasksRow: rows[i], queue: q.name, claimed: now}
+		q.inflight[t.ID] = t
+		q.tasks <- t // never blocks: len(inflight) <= slots == cap(tasks)
 	}
 }
 
@@ -188,7 +259,7 @@ func (q *queueRunner) claim(ctx context.Context, max int, after *cursor) ([]dbsq
 func (w *Worker) claimParams(queue string, max int, after *cursor) dbsqlc.ClaimTasksParams {
 	p := dbsqlc.ClaimTasksParams{
 		Queue: queue, Max: int32(max), Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds(),
-		Receivers: w.keys, Contracts: w.contracts,
+		Receivers: w.claimKeys, Contracts: w.contracts,
 		AfterRank: beforeRanks, AfterRunAt: time.Time{}, // year 1: before any task
 		After0RunAt: time.Time{},
 	}

@@ -86,6 +86,12 @@ type Config struct {
 	// itself unhealthy in its logs and in the registry (signal_worker),
 	// until some of them return (default: the queue's concurrency).
 	MaxAbandoned int
+	// Limits sets or replaces, by receiver key, the Limit of receivers of
+	// the table (a zero Limit removes one): limits that depend on the
+	// deployment, such as a provider's quota. Every worker of the
+	// receiver should use the same limit; the one that claims applies
+	// its own.
+	Limits map[string]Limit
 	// OrphanGrace is how long a due task waits for a worker that can run it
 	// before it ends dead (default 1h). Workers claim only the receiver keys
 	// of their own dispatch table, so that during a rolling deploy a task
@@ -117,9 +123,12 @@ type Config struct {
 	// does not wait for the WAL flush, and a PostgreSQL crash can forget
 	// the last fraction of a second of bookkeeping, which at worst runs a
 	// task again (the at-least-once promise holds; a sender's transaction
-	// is never affected). Set it when the server must not see the
-	// synchronous_commit startup parameter, as behind PgBouncer, which
-	// refuses it unless told to ignore it.
+	// is never affected). They also set plan_cache_mode=force_generic_plan,
+	// so that the claim, whose plan does not depend on its parameters, is
+	// planned once per connection instead of on every call (W1: 48,000 to
+	// 67,000 tasks/s). Set SynchronousCommit when the server must not see
+	// these startup parameters, as behind PgBouncer, which refuses them
+	// unless told to ignore them: it sends neither.
 	SynchronousCommit bool
 }
 

@@ -36,6 +36,10 @@ type Receiver struct {
 	// rolling deploy a worker that cannot decode a task's payload can leave
 	// it to a live worker of another version that can. Empty means unknown.
 	Contract string
+	// Limit bounds how the receiver's tasks start, across all workers (the
+	// concurrency=, rate= and burst= options of its directive); the zero
+	// Limit limits nothing. Config.Limits overrides it.
+	Limit Limit
 	// Decode decodes a payload as Handle does, without calling the
 	// receiver: [CheckTasks] uses it to find queued tasks that this binary
 	// could not run. Generated tables set it with [DecodeAs]; nil means

@@ -37,7 +37,8 @@ func RunUntilIdle(ctx context.Context, pool *pgxpool.Pool, table Table) (RunStat
 
 // RunUntilIdle is the package's [RunUntilIdle] with this worker's table and
 // configuration (its backoff, timeout and name; its queue settings are not
-// used: every queue is run). Results are recorded one by one, not batched.
+// used: every queue is run; nor are receivers' Limits: it runs one task at
+// a time). Results are recorded one by one, not batched.
 func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 	var st RunStats
 	for {
@@ -50,7 +51,9 @@ func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 		}
 		claimed := 0
 		for _, qn := range queues {
-			rows, err := queries.ClaimTasks(ctx, w.pool, w.claimParams(qn, 100, nil))
+			p := w.claimParams(qn, 100, nil)
+			p.Receivers = w.keys // limited receivers too: one task at a time, limits aside
+			rows, err := queries.ClaimTasks(ctx, w.pool, p)
 			if err != nil {
 				return st, fmt.Errorf("run until idle: claiming: %w", err)
 			}

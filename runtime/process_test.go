@@ -139,6 +139,9 @@ func childTable(mode string, pool *pgxpool.Pool) (signalrt.Table, error) {
 	if t := hangTable(mode, pool); t != nil {
 		return t, nil
 	}
+	if t := limitTable(mode, pool); t != nil {
+		return t, nil
+	}
 	if t := fanoutTable(mode, pool); t != nil {
 		return t, nil
 	}

@@ -26,6 +26,7 @@ type Worker struct {
 	log       *slog.Logger
 	receivers map[string]Receiver
 	keys      []string // the table's receiver keys, sorted
+	claimKeys []string // the keys without a Limit, which the queues' claims take
 	contracts []string // the table's payload contracts, sorted, without ""
 	queues    []*queueRunner
 	byName    map[string]*queueRunner
@@ -65,6 +66,21 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 	}
 	sort.Strings(w.keys)
 	sort.Strings(w.contracts)
+	limits := map[string]Limit{}
+	for _, k := range w.keys {
+		l := receivers[k].Limit
+		if o, ok := cfg.Limits[k]; ok {
+			l = o
+		}
+		if l.IsZero() {
+			w.claimKeys = append(w.claimKeys, k)
+			continue
+		}
+		if l.Concurrency < 0 || l.Rate < 0 || l.Per < 0 || l.Burst < 0 {
+			return nil, fmt.Errorf("receiver %s: limit %+v: its fields must not be negative", k, l)
+		}
+		limits[k] = l
+	}
 	names := make([]string, 0, len(cfg.Queues))
 	for name := range cfg.Queues {
 		names = append(names, name)
@@ -82,6 +98,11 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 		q.maxAbandoned = cfg.MaxAbandoned
 		if q.maxAbandoned <= 0 {
 			q.maxAbandoned = q.slots
+		}
+		for _, k := range w.keys {
+			if l, ok := limits[k]; ok && queueOrDefault(receivers[k].Queue) == name {
+				q.limited = append(q.limited, &limitedReceiver{key: k, limit: l})
+			}
 		}
 		w.queues = append(w.queues, q)
 		w.byName[name] = q

@@ -9,6 +9,12 @@ import (
 	"time"
 )
 
+type SignalLimit struct {
+	Key       string
+	Tokens    float64
+	UpdatedAt time.Time
+}
+
 type SignalMaintenance struct {
 	Name   string
 	DoneAt time.Time

@@ -97,6 +97,7 @@ func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table {
 			Signal:   "payment_process_completed",
 			Queue:    "warehouse",
 			Contract: "sha256:091d798f3d089b78",
+			Limit:    signalrt.Limit{Concurrency: 4, Rate: 50, Per: time.Second, Burst: 10},
 			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
 				return shipping.ReserveStock(ctx, p.OrderID, p.Lines)
 			}),

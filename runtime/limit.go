@@ -1,0 +1,134 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
+)
+
+// Limit bounds how a receiver's tasks start, across every worker process
+// on the database: the workers claim a limited receiver's tasks in turns,
+// under a row lock, and count what all of them run. Set it with the
+// concurrency=, rate= and burst= options of the receiver directive (the
+// generated dispatch table carries it), or with Config.Limits.
+//
+// Claims of limited receivers take a transaction of their own (six short
+// statements) and poll while a limit holds them back, so a limit is for
+// receivers that call something slow or metered (a payment provider, a mail
+// server), not for the fast path; receivers without a limit are claimed as
+// before, in one statement.
+type Limit struct {
+	// Concurrency is the most tasks of the receiver that run at once, in
+	// all workers together; 0 means no limit.
+	Concurrency int
+	// Rate is the most tasks that start per Per, on average; 0 means no
+	// limit.
+	Rate int
+	// Per is the period of Rate; 0 means a second.
+	Per time.Duration
+	// Burst is how many tasks may start at once after a quiet spell (the
+	// size of the token bucket); 0 means 1. Over a long run, starts are at
+	// most Burst + Rate per Per.
+	Burst int
+}
+
+// IsZero reports whether l limits nothing.
+func (l Limit) IsZero() bool { return l.Concurrency <= 0 && l.Rate <= 0 }
+
+// String is l as the directive's options write it.
+func (l Limit) String() string {
+	s := ""
+	if l.Concurrency > 0 {
+		s = fmt.Sprintf("concurrency=%d", l.Concurrency)
+	}
+	if l.Rate > 0 {
+		if s != "" {
+			s += " "
+		}
+		s += fmt.Sprintf("rate=%d/%s burst=%d", l.Rate, l.per(), l.burst())
+	}
+	return s
+}
+
+func (l Limit) per() time.Duration {
+	if l.Per <= 0 {
+		return time.Second
+	}
+	return l.Per
+}
+
+func (l Limit) burst() int { return max(l.Burst, 1) }
+
+// perSecond is the rate in tasks per second.
+func (l Limit) perSecond() float64 { return float64(l.Rate) / l.per().Seconds() }
+
+// limitPoll is how often a worker looks again at a receiver that its
+// concurrency limit holds back: the tasks that free the limit may finish
+// in other processes, which tell nobody.
+const limitPoll = 50 * time.Millisecond
+
+// limitedReceiver is a limited receiver in a queue's claim loop.
+type limitedReceiver struct {
+	key   string
+	limit Limit
+	next  time.Time // do not claim before
+}
+
+// claimLimited claims up to free tasks of a limited receiver, within its
+// limit, and returns them with when to look again if the limit held some
+// back (the zero time when it did not).
+func (q *queueRunner) claimLimited(ctx context.Context, l *limitedReceiver, free int) (rows []dbsqlc.ClaimTasksRow, next time.Time, err error) {
+	w := q.w
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Lease)
+	defer cancel()
+	err = pgx.BeginFunc(ctx, w.db, func(tx pgx.Tx) error {
+		b, err := queries.TakeLimit(ctx, tx, dbsqlc.TakeLimitParams{Key: l.key, Burst: float64(l.limit.burst())})
+		if err != nil {
+			return err
+		}
+		allow := free
+		if l.limit.Concurrency > 0 {
+			running, err := queries.CountRunning(ctx, tx, l.key)
+			if err != nil {
+				return err
+			}
+			if room := l.limit.Concurrency - int(running); room < allow {
+				allow = max(room, 0)
+				next = time.Now().Add(limitPoll)
+			}
+		}
+		tokens := b.Tokens
+		if l.limit.Rate > 0 {
+			idle := max(b.Now.Sub(b.UpdatedAt).Seconds(), 0)
+			tokens = math.Min(float64(l.limit.burst()), tokens+idle*l.limit.perSecond())
+			if whole := int(tokens); whole < allow {
+				allow = whole
+				// When the next token is there.
+				wait := time.Duration((1 - (tokens - float64(whole))) / l.limit.perSecond() * float64(time.Second))
+				if t := time.Now().Add(wait); next.IsZero() || t.Before(next) {
+					next = t
+				}
+			}
+		}
+		if allow > 0 {
+			p := w.claimParams(q.name, allow, nil)
+			p.Receivers = []string{l.key}
+			if rows, err = queries.ClaimTasks(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		if l.limit.Rate > 0 {
+			return queries.SetLimitTokens(ctx, tx, dbsqlc.SetLimitTokensParams{Key: l.key, Tokens: tokens - float64(len(rows)), At: b.Now})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("claiming limited receiver %s: %w", l.key, err)
+	}
+	return rows, next, nil
+}
