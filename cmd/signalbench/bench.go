@@ -20,7 +20,7 @@ import (
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // defaultWorkloads run when -run is not given, in this order.
-var defaultWorkloads = []string{"W1", "W1u", "W1p", "W2", "W3", "W4", "rss", "floor", "gen"}
+var defaultWorkloads = []string{"W1", "W1u", "W1p", "W1l", "W2", "W3", "W4", "rss", "floor", "gen"}
 
 // allWorkloads are the workloads -run accepts: the default ones, and the
 // long ones that run only when named (scale, big payloads, a 10,000,000
@@ -230,7 +230,7 @@ func runWorkload(ctx context.Context, o *options, name string, emit func(line)) 
 		return nil
 	}
 	switch name {
-	case "W1", "W1u", "W1p":
+	case "W1", "W1u", "W1p", "W1l":
 		for _, c := range o.concurrency {
 			if err := bounded(func(ctx context.Context) (line, error) { return runDrain(ctx, o, name, o.n, c) }); err != nil {
 				return err

@@ -65,7 +65,14 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 			return err
 		}
 		progress(o, "%s: inserted %d tasks in %.1fs; draining in a child process", workload, n+unknown, time.Since(start).Seconds())
-		res, err := drainInChild(ctx, o, s.url, n, c, unknown, o.otel, workload == "rssbig")
+		limit := 0
+		if workload == "W1l" {
+			// The limited path: a concurrency limit as high as the slots,
+			// so that only its mechanism costs (claims in turns, under
+			// the limit row's lock).
+			limit = orDefault(c, signalrt.DefaultConcurrency)
+		}
+		res, err := drainInChild(ctx, o, s.url, n, c, unknown, o.otel, workload == "rssbig", limit)
 		if err != nil {
 			return err
 		}
@@ -156,7 +163,7 @@ func fillBig(ctx context.Context, s *scratch, n, size int) error {
 
 // drainInChild runs the drain in a child process of this binary and returns
 // the fields of its result line.
-func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int, otelMode string, decode bool) (map[string]string, error) {
+func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int, otelMode string, decode bool, limit int) (map[string]string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -165,7 +172,7 @@ func drainInChild(ctx context.Context, o *options, url string, n, c, unknown int
 	if d, ok := ctx.Deadline(); ok {
 		bound = time.Until(d) - 5*time.Second // report before the parent kills
 	}
-	cmd := exec.CommandContext(ctx, exe, childDrainCmd, "-db", url, "-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-unknown", strconv.Itoa(unknown), "-otel", otelMode, "-decode="+strconv.FormatBool(decode), "-timeout", bound.String())
+	cmd := exec.CommandContext(ctx, exe, childDrainCmd, "-db", url, "-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-unknown", strconv.Itoa(unknown), "-otel", otelMode, "-decode="+strconv.FormatBool(decode), "-limit", strconv.Itoa(limit), "-timeout", bound.String())
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = o.stderr
@@ -199,6 +206,7 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	c := fs.Int("c", 0, "worker concurrency (0: default)")
 	unknown := fs.Int("unknown", 0, "tasks of a receiver the worker does not know, left available")
 	otelMode := fs.String("otel", "off", "the worker's OpenTelemetry: "+strings.Join(otelModes, ", "))
+	limit := fs.Int("limit", 0, "the receiver's concurrency limit (signalrt.Limit); 0: none")
 	decode := fs.Bool("decode", false, "the receiver decodes the payload as a typed receiver does ({\"blob\": string})")
 	timeout := fs.Duration("timeout", 10*time.Minute, "bound")
 	if err := fs.Parse(args); err != nil {
@@ -222,7 +230,7 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	cpu0 := cpuTime()
-	res, err := drain(ctx, *url, *n, *c, *unknown, *decode, log)
+	res, err := drain(ctx, *url, *n, *c, *unknown, *decode, *limit, log)
 	cpu := cpuTime() - cpu0
 	l := newLine("drain")
 	if err != nil {
@@ -248,7 +256,7 @@ type drainResult struct {
 
 // drain runs one worker of c slots on url until all n tasks are recorded
 // as succeeded; unknown tasks of a receiver it does not know must be left.
-func drain(ctx context.Context, url string, n, c, unknown int, decode bool, log *slog.Logger) (drainResult, error) {
+func drain(ctx context.Context, url string, n, c, unknown int, decode bool, limit int, log *slog.Logger) (drainResult, error) {
 	var res drainResult
 	pool, err := pgxpool.New(ctx, url) // pgx's default pool, as a user would have
 	if err != nil {
@@ -277,7 +285,7 @@ func drain(ctx context.Context, url string, n, c, unknown int, decode bool, log 
 			return count(ctx, nil)
 		})
 	}
-	table := signalrt.Table{{Key: noopKey, Signal: "noop", Queue: signalrt.DefaultQueue, Handle: handle}}
+	table := signalrt.Table{{Key: noopKey, Signal: "noop", Queue: signalrt.DefaultQueue, Handle: handle, Limit: signalrt.Limit{Concurrency: limit}}}
 	w, err := signalrt.NewWorker(pool, table, signalrt.Config{Concurrency: c, Logger: log})
 	if err != nil {
 		return res, err
