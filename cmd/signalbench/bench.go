@@ -42,6 +42,7 @@ type options struct {
 	rate        int           // W3 tx/s
 	pairs       int           // W4 transactions of each kind
 	rssN        []int         // rss backlogs
+	backlogN    int           // backlog tasks
 	claimRows   int           // floor_claim prefill
 	floorDir    string        // pgbench scripts; empty: the embedded copies
 	pgbench     string
@@ -70,6 +71,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere), sampled (the same, one trace in ten) or memory (the SDK's in-memory exporter)")
 	fs.BoolVar(&o.unique, "unique", false, "W2, W4: send with signalrt.Unique, a new key per order (the cost of the unique path)")
 	fs.BoolVar(&o.batched, "batched", false, "W2: send in signalrt.BeginFunc, with the COMMIT (W4 always measures both paths)")
+	fs.IntVar(&o.backlogN, "backlog-n", 10_000_000, "backlog: tasks inserted up front and drained")
 	recv := fs.String("k", "1,5", "W2: receivers per signal, one run each")
 	fs.IntVar(&o.senders, "senders", 8, "W2: concurrent senders")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of W2, W3 and each timed pgbench run")
@@ -258,6 +260,8 @@ func runWorkload(ctx context.Context, o *options, name string, emit func(line)) 
 		return runFloor(ctx, o, emit)
 	case "scale":
 		return runScale(ctx, o, emit)
+	case "backlog":
+		return bounded(func(ctx context.Context) (line, error) { return runBacklog(ctx, o) })
 	case "rssbig":
 		// 100 tasks of 512 KiB each, drained by a worker of the default
 		// 100 slots whose receiver decodes the payload.
