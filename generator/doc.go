@@ -10,7 +10,8 @@
 // comment of the declaration they annotate, conventionally as its last
 // paragraph:
 //
-//	//signal:receiver NAME [queue=Q] [attempts=N] [timeout=D] [priority=P] [name=KEY]
+//	//signal:receiver NAME [queue=Q] [attempts=N] [timeout=D] [priority=P]
+//	                  [concurrency=N] [rate=N/UNIT] [burst=N] [name=KEY]
 //	//signal:define [NAME]
 //
 // Arguments are separated by spaces (an argument may also be quoted like a
@@ -81,6 +82,15 @@
 //	            an integer from -100 to 100 (the runtime's MinPriority and
 //	            MaxPriority). The runtime's Priority send option overrides
 //	            it for one send.
+//	concurrency=N
+//	            The most tasks of the receiver running at once, in all
+//	            workers together (signalrt.Limit). Default: no limit.
+//	            Valid: a positive integer.
+//	rate=N/UNIT The most task starts per second (N/s), minute (N/m) or hour
+//	            (N/h), on average, in all workers together. Default: no
+//	            limit. Valid: a positive integer, a slash, s, m or h.
+//	burst=N     With rate=: how many tasks may start at once after a quiet
+//	            spell. Default: 1. Valid: a positive integer.
 //	name=KEY    The receiver key. Default: the import path, a dot, and the
 //	            function name, or the type and method name:
 //	            example.com/shop/shipping.ReserveStock,
