@@ -126,9 +126,10 @@ type Config struct {
 	// is never affected). They also set plan_cache_mode=force_generic_plan,
 	// so that the claim, whose plan does not depend on its parameters, is
 	// planned once per connection instead of on every call (W1: 48,000 to
-	// 67,000 tasks/s). Set SynchronousCommit when the server must not see
-	// these startup parameters, as behind PgBouncer, which refuses them
-	// unless told to ignore them: it sends neither.
+	// 67,000 tasks/s), and jit=off, for these short statements. Set
+	// SynchronousCommit when the server must not see these startup
+	// parameters, as behind PgBouncer, which refuses them unless told to
+	// ignore them: it sends none of them.
 	SynchronousCommit bool
 }
 

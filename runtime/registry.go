@@ -57,7 +57,7 @@ func (w *Worker) register(ctx context.Context) error {
 	})
 	if err != nil {
 		if refusedSyncCommit(err) {
-			return fmt.Errorf("registering in signal_worker: %w (the server, likely PgBouncer, refuses the startup parameters of the worker's bookkeeping connections, synchronous_commit and plan_cache_mode: set Config.SynchronousCommit, which sends neither, or add both to PgBouncer's ignore_startup_parameters)", err)
+			return fmt.Errorf("registering in signal_worker: %w (the server, likely PgBouncer, refuses the startup parameters of the worker's bookkeeping connections, synchronous_commit, plan_cache_mode and jit: set Config.SynchronousCommit, which sends none of them, or add them to PgBouncer's ignore_startup_parameters)", err)
 		}
 		return fmt.Errorf("registering in signal_worker (did Migrate run?): %w", err)
 	}
@@ -66,12 +66,12 @@ func (w *Worker) register(ctx context.Context) error {
 
 // refusedSyncCommit reports whether err is a connection refused because of
 // the startup parameters of the bookkeeping pool (synchronous_commit,
-// plan_cache_mode), as PgBouncer refuses startup parameters it does not
+// plan_cache_mode, jit), as PgBouncer refuses startup parameters it does not
 // know ("unsupported startup parameter", SQLSTATE 08P01).
 func refusedSyncCommit(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "08P01" &&
-		(strings.Contains(pgErr.Message, "synchronous_commit") || strings.Contains(pgErr.Message, "plan_cache_mode"))
+		(strings.Contains(pgErr.Message, "synchronous_commit") || strings.Contains(pgErr.Message, "plan_cache_mode") || strings.Contains(pgErr.Message, "jit"))
 }
 
 // seeReceivers records, in signal_receiver, that this worker can run its
