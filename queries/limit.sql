@@ -16,3 +16,8 @@ SELECT count(*)::integer AS running FROM signal_task WHERE state = 'running' AND
 
 -- name: SetLimitTokens :exec
 UPDATE signal_limit SET tokens = @tokens::float8, updated_at = @at::timestamptz WHERE key = @key::text;
+
+-- name: CountRunningInQueue :one
+-- The running tasks of a queue, in all workers (a queue's Limit; see
+-- CountRunning).
+SELECT count(*)::integer AS running FROM signal_task WHERE state = 'running' AND queue = @queue::text;

@@ -29,8 +29,10 @@ type queueRunner struct {
 	abandoned, maxAbandoned int
 
 	// limited are the queue's receivers with a Limit, claimed one by one
-	// (see claimLimited); the queue's claim takes the others.
-	limited []*limitedReceiver
+	// (see claimLimited); the queue's claim takes the others, under
+	// queueLimit when the queue has one (QueueConfig.Limit).
+	limited    []*limitedReceiver
+	queueLimit *limitedReceiver
 }
 
 func signal(ch chan struct{}) {
@@ -122,7 +124,20 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 		if after == nil {
 			woken = false
 		}
-		rows, err := q.claim(ctx, free, after)
+		var rows []dbsqlc.ClaimTasksRow
+		var err error
+		if l := q.queueLimit; l != nil {
+			if time.Now().Before(l.next) {
+				q.waitForWork(ctx, timer, w.cfg.PollInterval)
+				continue
+			}
+			after = nil // limited claims start from the head of the queue
+			var next time.Time
+			rows, next, err = q.claimLimited(ctx, l, free)
+			l.next = next
+		} else {
+			rows, err = q.claim(ctx, free, after)
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Error("claiming tasks failed", "queue", q.name, "err", err)
@@ -157,8 +172,8 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 // waitForWork waits up to wait, or until a limited receiver may be claimed
 // again, for a NOTIFY; it reports whether one came.
 func (q *queueRunner) waitForWork(ctx context.Context, timer *time.Timer, wait time.Duration) (woken bool) {
-	for _, l := range q.limited {
-		if !l.next.IsZero() {
+	for _, l := range append(q.limited, q.queueLimit) {
+		if l != nil && !l.next.IsZero() {
 			wait = min(wait, max(time.Until(l.next), 0))
 		}
 	}

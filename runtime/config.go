@@ -28,6 +28,13 @@ type QueueConfig struct {
 	// Concurrency is how many of the queue's tasks run at once in this
 	// process; 0 means Config.Concurrency.
 	Concurrency int
+	// Limit bounds the queue's tasks in all workers together, as a
+	// receiver's Limit does its own: at most Limit.Concurrency running at
+	// once, at most Limit.Rate starting per Limit.Per. It counts every
+	// running task of the queue, but it holds back only the tasks of
+	// receivers without a Limit of their own (theirs applies instead).
+	// Every worker of the queue should set the same Limit.
+	Limit Limit
 }
 
 // Config configures a [Worker]. The zero value is ready to use: every field

@@ -74,13 +74,14 @@ const limitPoll = 50 * time.Millisecond
 
 // limitedReceiver is a limited receiver in a queue's claim loop.
 type limitedReceiver struct {
-	key   string
+	key   string // the receiver key, or "queue:" and the queue's name
 	limit Limit
+	queue bool      // a queue's limit (QueueConfig.Limit): counts the queue, claims its unlimited receivers
 	next  time.Time // do not claim before
 }
 
-// claimLimited claims up to free tasks of a limited receiver, within its
-// limit, and returns them with when to look again if the limit held some
+// claimLimited claims up to free tasks of a limited receiver (or of a
+// limited queue's unlimited receivers), within its limit, and returns them with when to look again if the limit held some
 // back (the zero time when it did not).
 func (q *queueRunner) claimLimited(ctx context.Context, l *limitedReceiver, free int) (rows []dbsqlc.ClaimTasksRow, next time.Time, err error) {
 	w := q.w
@@ -93,7 +94,13 @@ func (q *queueRunner) claimLimited(ctx context.Context, l *limitedReceiver, free
 		}
 		allow := free
 		if l.limit.Concurrency > 0 {
-			running, err := queries.CountRunning(ctx, tx, l.key)
+			var running int32
+			var err error
+			if l.queue {
+				running, err = queries.CountRunningInQueue(ctx, tx, q.name)
+			} else {
+				running, err = queries.CountRunning(ctx, tx, l.key)
+			}
 			if err != nil {
 				return err
 			}
@@ -117,7 +124,9 @@ func (q *queueRunner) claimLimited(ctx context.Context, l *limitedReceiver, free
 		}
 		if allow > 0 {
 			p := w.claimParams(q.name, allow, nil)
-			p.Receivers = []string{l.key}
+			if !l.queue {
+				p.Receivers = []string{l.key}
+			}
 			if rows, err = queries.ClaimTasks(ctx, tx, p); err != nil {
 				return err
 			}

@@ -96,3 +96,44 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("%d starts in 10 s at 20/s; want 200 ± 10%% (180 to 220, and the burst of 1)", n)
 	}
 }
+
+// TestQueueLimit limits a queue to 2 running tasks in all workers, with
+// two workers of 10 slots: at most 2 of its calls overlap, and 2 do.
+func TestQueueLimit(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	pgtest.Exec(t, pool, "CREATE TABLE gauge (running integer NOT NULL, peak integer NOT NULL)")
+	pgtest.Exec(t, pool, "INSERT INTO gauge VALUES (0, 0)")
+	var table signalrt.Table
+	for _, key := range []string{"a", "b"} {
+		table = append(table, signalrt.Receiver{Key: key, Signal: "test", Queue: "slow", Handle: signalrt.Typed(func(ctx context.Context, _ num) error {
+			ctx = context.WithoutCancel(ctx)
+			if _, err := pool.Exec(ctx, "UPDATE gauge SET running = running + 1, peak = greatest(peak, running + 1)"); err != nil {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond)
+			_, err := pool.Exec(ctx, "UPDATE gauge SET running = running - 1")
+			return err
+		})})
+	}
+	for i := range 20 {
+		send(t, pool, []signalrt.Route{{Receiver: "a", Queue: "slow"}, {Receiver: "b", Queue: "slow"}}, i)
+	}
+	cfg := fastConfig()
+	cfg.Queues = map[string]signalrt.QueueConfig{"slow": {Concurrency: 10, Limit: signalrt.Limit{Concurrency: 2}}}
+	for range 2 {
+		startWorker(t, pool, table, cfg)
+	}
+	waitFor(t, "every task to succeed", func() bool {
+		var n int
+		_ = pool.QueryRow(ctx, "SELECT count(*) FROM signal_task WHERE state <> 'succeeded'").Scan(&n)
+		return n == 0
+	})
+	var peak int
+	if err := pool.QueryRow(ctx, "SELECT peak FROM gauge").Scan(&peak); err != nil {
+		t.Fatal(err)
+	}
+	if peak != 2 {
+		t.Errorf("peak concurrency in the queue %d; want 2 (the limit, reached)", peak)
+	}
+}

@@ -95,6 +95,12 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 			qc.Concurrency = cfg.Concurrency
 		}
 		q := &queueRunner{w: w, name: name, slots: qc.Concurrency, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), inflight: map[int64]*task{}}
+		if !qc.Limit.IsZero() {
+			if qc.Limit.Concurrency < 0 || qc.Limit.Rate < 0 || qc.Limit.Per < 0 || qc.Limit.Burst < 0 {
+				return nil, fmt.Errorf("queue %q: limit %+v: its fields must not be negative", name, qc.Limit)
+			}
+			q.queueLimit = &limitedReceiver{key: "queue:" + name, limit: qc.Limit, queue: true}
+		}
 		q.maxAbandoned = cfg.MaxAbandoned
 		if q.maxAbandoned <= 0 {
 			q.maxAbandoned = q.slots

@@ -24,6 +24,19 @@ func (q *Queries) CountRunning(ctx context.Context, db DBTX, receiver string) (i
 	return running, err
 }
 
+const countRunningInQueue = `-- name: CountRunningInQueue :one
+SELECT count(*)::integer AS running FROM signal_task WHERE state = 'running' AND queue = $1::text
+`
+
+// The running tasks of a queue, in all workers (a queue's Limit; see
+// CountRunning).
+func (q *Queries) CountRunningInQueue(ctx context.Context, db DBTX, queue string) (int32, error) {
+	row := db.QueryRow(ctx, countRunningInQueue, queue)
+	var running int32
+	err := row.Scan(&running)
+	return running, err
+}
+
 const setLimitTokens = `-- name: SetLimitTokens :exec
 UPDATE signal_limit SET tokens = $1::float8, updated_at = $2::timestamptz WHERE key = $3::text
 `
