@@ -63,48 +63,58 @@ func check(t *testing.T, pool *pgxpool.Pool, invoices, tasks int) {
 	}
 }
 
+// rollbackThenCommit pays an invoice in a transaction that rolls back, then
+// in one that commits, and checks what each leaves: nothing, then the
+// invoice and a task per receiver, which a worker runs.
+func rollbackThenCommit(t *testing.T, pool *pgxpool.Pool, pay func(commit bool)) {
+	t.Helper()
+	pay(false)
+	check(t, pool, 0, 0)
+	pay(true)
+	check(t, pool, 1, 2)
+}
+
+// paySQL pays an invoice in a transaction of db, a database/sql handle,
+// with a unique send, and commits or rolls back.
+func paySQL(t *testing.T, db *sql.DB, commit bool) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var id int64
+	if err := tx.QueryRowContext(ctx, "INSERT INTO invoices (amount_cents) VALUES (4200) RETURNING id").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	var enqueued int
+	if err := billing.SendInvoicePaid(ctx, signalrt.SQL(tx), payload(id), signalrt.Unique("invoice"), signalrt.Enqueued(&enqueued)); err != nil {
+		t.Fatal(err)
+	}
+	if enqueued != 2 {
+		t.Errorf("enqueued %d; want 2", enqueued)
+	}
+	if commit {
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func payload(id int64) billing.InvoicePaidPayload {
 	return billing.InvoicePaidPayload{InvoiceID: id, AmountCents: 4200}
 }
 
 // TestDatabaseSQL sends from a *sql.Tx of pgx's stdlib driver.
 func TestDatabaseSQL(t *testing.T) {
-	ctx := context.Background()
 	url, pool := setup(t)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	pay := func(commit bool) {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var id int64
-		if err := tx.QueryRowContext(ctx, "INSERT INTO invoices (amount_cents) VALUES (4200) RETURNING id").Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		var enqueued int
-		if err := billing.SendInvoicePaid(ctx, signalrt.SQL(tx), payload(id), signalrt.Unique("invoice-1"), signalrt.Enqueued(&enqueued)); err != nil {
-			t.Fatal(err)
-		}
-		if enqueued != 2 {
-			t.Errorf("enqueued %d; want 2", enqueued)
-		}
-		if commit {
-			err = tx.Commit()
-		} else {
-			err = tx.Rollback()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	pay(false)
-	check(t, pool, 0, 0)
-	pay(true)
-	check(t, pool, 1, 2)
+	rollbackThenCommit(t, pool, func(commit bool) { paySQL(t, db, commit) })
 }
 
 // TestSqlx sends from a *sqlx.Tx.
@@ -134,10 +144,7 @@ func TestSqlx(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pay(false)
-	check(t, pool, 0, 0)
-	pay(true)
-	check(t, pool, 1, 2)
+	rollbackThenCommit(t, pool, pay)
 }
 
 // Invoice is the GORM and bun model of the invoices table.
@@ -173,10 +180,7 @@ func TestGORM(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pay(false)
-	check(t, pool, 0, 0)
-	pay(true)
-	check(t, pool, 1, 2)
+	rollbackThenCommit(t, pool, pay)
 }
 
 // TestBun sends inside RunInTx, on the *sql.Tx under bun's Tx (tx.Tx):
@@ -208,10 +212,7 @@ func TestBun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pay(false)
-	check(t, pool, 0, 0)
-	pay(true)
-	check(t, pool, 1, 2)
+	rollbackThenCommit(t, pool, pay)
 }
 
 // TestLibPQ sends from a *sql.Tx of lib/pq, which encodes Go slices as
@@ -225,38 +226,13 @@ func TestLibPQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	pay := func(commit bool) {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		var id int64
-		if err := tx.QueryRowContext(ctx, "INSERT INTO invoices (amount_cents) VALUES (4200) RETURNING id").Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		var enqueued int
-		if err := billing.SendInvoicePaid(ctx, signalrt.SQL(tx), payload(id), signalrt.Unique("invoice"), signalrt.Enqueued(&enqueued)); err != nil {
-			t.Fatal(err)
-		}
-		if enqueued != 2 {
-			t.Errorf("enqueued %d; want 2", enqueued)
-		}
-		if commit {
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	pay(false)
-	check(t, pool, 0, 0)
-	pay(true)
-	// The admin API reads through lib/pq too (arrays come as text).
+	rollbackThenCommit(t, pool, func(commit bool) { paySQL(t, db, commit) })
+	// The admin API reads through lib/pq too (arrays come as text); the
+	// worker of rollbackThenCommit ran the tasks, so there are none left.
 	tasks, err := signalrt.SearchTasks(ctx, signalrt.SQL(db), signalrt.TaskQuery{})
-	if err != nil || len(tasks) != 2 {
+	if err != nil || len(tasks) != 0 {
 		t.Fatalf("SearchTasks through lib/pq: %v, %v", tasks, err)
 	}
-	check(t, pool, 1, 2)
 }
 
 // mysqlDSN is the MariaDB/MySQL server of TestMySQLIsRefusedClearly:
