@@ -104,8 +104,7 @@ func TestPriorityOvertakesBacklog(t *testing.T) {
 	startWorker(t, pool, table, cfg)
 	waitFor(t, "the worker to work on the backlog", func() bool { return lowRan.Load() >= 200 })
 	sentAt := lowRan.Load()
-	// Priority 1 from the route, then 2 from the send option: the later
-	// send, of the higher priority, runs first.
+	// Priority 1 from the route, and 2 from the send option.
 	send(t, pool, []signalrt.Route{{Receiver: "high", Priority: 1}}, 1)
 	send(t, pool, []signalrt.Route{{Receiver: "high", Priority: 1}}, 2, signalrt.Priority(2))
 	waitFor(t, "the high tasks to run", func() bool {
@@ -121,10 +120,10 @@ func TestPriorityOvertakesBacklog(t *testing.T) {
 			t.Fatalf("a high task ran after %d of %d low tasks (sent after %d): it waited behind the backlog", n, backlog, sentAt)
 		}
 	}
-	if lowWhenHigh[0] == lowWhenHigh[1] && !slices.Equal(highOrder, []int{2, 1}) {
-		// Claimed together: the higher priority first.
-		t.Fatalf("high tasks ran in order %v, want 2 (priority 2) before 1 (priority 1)", highOrder)
-	}
+	// Which of the two ran first is not checked here: the worker may claim
+	// the first before the second is sent, and tasks claimed together run
+	// on 4 slots at once. The order of priorities within a claim is
+	// checked with one slot by the exact-order test above.
 }
 
 // TestPrioritySendOption checks where a task's priority comes from: the
