@@ -179,15 +179,21 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		return fmt.Errorf("signal %s: %w: %d bytes of JSON, over the limit of %d (signalrt.SetMaxPayloadBytes); send an id and let the receivers load the data",
 			signal, ErrPayloadTooLarge, len(body), limit)
 	}
-	if in, ok := ctx.Value(inlineKey{}).(*inline); ok {
-		return in.run(ctx, signal, routes, body)
-	}
 	var o sendOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.enqueued != nil {
 		*o.enqueued = 0
+	}
+	if in, ok := ctx.Value(inlineKey{}).(*inline); ok {
+		if err := in.run(ctx, signal, routes, body); err != nil {
+			return err
+		}
+		if o.enqueued != nil {
+			*o.enqueued = len(routes) // run, not enqueued: Unique does not apply inline
+		}
+		return nil
 	}
 	arg := dbsqlc.InsertTasksParams{
 		Signal:       signal,
