@@ -109,7 +109,10 @@ func (*batchTx) Rollback(context.Context) error { return errEndsInBeginFunc }
 // commit sends the queued statements and the COMMIT in one batch.
 func (bt *batchTx) commit(ctx context.Context, conn *pgx.Conn) error {
 	if len(bt.sends) == 0 {
-		_, err := conn.Exec(ctx, "commit")
+		tag, err := conn.Exec(ctx, "commit")
+		if err == nil && tag.String() == "ROLLBACK" { // fn left the transaction failed
+			return pgx.ErrTxCommitRollback
+		}
 		return err
 	}
 	b := &pgx.Batch{}

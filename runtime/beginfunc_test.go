@@ -192,6 +192,24 @@ func TestBeginFuncRollsBack(t *testing.T) {
 	}
 	check("the context ended before the commit")
 
+	// fn ignored a failed statement: the commit rolls back, and says so,
+	// with sends and without.
+	for _, withSend := range []bool{false, true} {
+		err := signalrt.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if withSend {
+				if err := sendAndOrder(tx); err != nil {
+					return err
+				}
+			}
+			_, _ = tx.Exec(ctx, "SELECT 1/0")
+			return nil
+		})
+		if !errors.Is(err, pgx.ErrTxCommitRollback) && (err == nil || !strings.Contains(err.Error(), "aborted")) {
+			t.Errorf("fn ignored a failed statement (send %v): %v; want the commit to fail", withSend, err)
+		}
+	}
+	check("fn ignored a failed statement")
+
 	if err := signalrt.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return tx.Commit(ctx) }); err == nil || !strings.Contains(err.Error(), "do not end its transaction") {
 		t.Errorf("fn committing itself: %v", err)
 	}
