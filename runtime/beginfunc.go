@@ -49,6 +49,7 @@ func BeginFunc(ctx context.Context, db Executor, fn func(tx pgx.Tx) error) (err 
 		return err
 	}
 	bt := &batchTx{Tx: tx}
+	defer func() { bt.ended = true }() // a send on tx after this would be lost: refuse it
 	defer func() {
 		if p := recover(); p != nil {
 			rollback(conn)
@@ -85,6 +86,7 @@ func rollback(conn *pgx.Conn) {
 type batchTx struct {
 	pgx.Tx
 	sends []deferredSend
+	ended bool // BeginFunc has returned
 }
 
 // deferredSend is a send's statement, run at the commit.

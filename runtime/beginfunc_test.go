@@ -216,6 +216,15 @@ func TestBeginFuncRollsBack(t *testing.T) {
 	if err := signalrt.BeginFunc(ctx, signalrt.SQL(nil), func(pgx.Tx) error { return nil }); err == nil || !strings.Contains(err.Error(), "*pgxpool.Pool or a *pgx.Conn") {
 		t.Errorf("BeginFunc on another Executor: %v", err)
 	}
+	// A send on the transaction after BeginFunc returned is refused, not
+	// queued for a commit that will never come.
+	var escaped pgx.Tx
+	if err := signalrt.BeginFunc(ctx, pool, func(tx pgx.Tx) error { escaped = tx; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := signalrt.Send(ctx, escaped, "test", routes("a"), num{N: 9}); err == nil || !strings.Contains(err.Error(), "has returned") {
+		t.Errorf("send after BeginFunc returned: %v; want an error", err)
+	}
 	// The pool's one connection is still good.
 	if err := signalrt.BeginFunc(ctx, pool, sendAndOrder); err != nil {
 		t.Fatal(err)

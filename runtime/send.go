@@ -237,6 +237,9 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	}
 	enqueued := len(routes)
 	batch, deferred := db.(*batchTx)
+	if deferred && batch.ended {
+		return fmt.Errorf("signal %s: sent on the transaction of a signalrt.BeginFunc that has returned: send inside fn", signal)
+	}
 	var rec *recorder
 	if deferred { // BeginFunc: keep the statement for the commit
 		rec = &recorder{}
