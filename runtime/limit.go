@@ -40,21 +40,6 @@ type Limit struct {
 // IsZero reports whether l limits nothing.
 func (l Limit) IsZero() bool { return l.Concurrency <= 0 && l.Rate <= 0 }
 
-// String is l as the directive's options write it.
-func (l Limit) String() string {
-	s := ""
-	if l.Concurrency > 0 {
-		s = fmt.Sprintf("concurrency=%d", l.Concurrency)
-	}
-	if l.Rate > 0 {
-		if s != "" {
-			s += " "
-		}
-		s += fmt.Sprintf("rate=%d/%s burst=%d", l.Rate, l.per(), l.burst())
-	}
-	return s
-}
-
 func (l Limit) per() time.Duration {
 	if l.Per <= 0 {
 		return time.Second

@@ -235,7 +235,7 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	if o.delay == 0 && (o.runAt.IsZero() || !o.runAt.After(time.Now())) {
 		arg.Notify = notifyLimit.due(arg.Queues)
 	}
-	enqueued := len(routes)
+	var enqueued int
 	batch, deferred := db.(*batchTx)
 	if deferred && batch.ended {
 		return fmt.Errorf("signal %s: sent on the transaction of a signalrt.BeginFunc that has returned: send inside fn", signal)
@@ -245,41 +245,9 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		rec = &recorder{}
 		db = rec
 	}
-	insert := func(ctx context.Context) error {
-		if len(arg.Notify) == 0 {
-			return queries.InsertTasksQuiet(ctx, db, dbsqlc.InsertTasksQuietParams{
-				Signal: arg.Signal, Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts,
-				TimeoutsMs: arg.TimeoutsMs, Priorities: arg.Priorities, Payload: arg.Payload, RunAt: arg.RunAt,
-				DelaySeconds: arg.DelaySeconds, Headers: arg.Headers,
-			})
-		}
-		return queries.InsertTasks(ctx, db, arg)
-	}
-	if o.unique != nil {
-		insert = func(ctx context.Context) error {
-			var n int32
-			var err error
-			if o.uniqueFor > 0 {
-				var r dbsqlc.InsertUniqueForTasksRow
-				r, err = queries.InsertUniqueForTasks(ctx, db, dbsqlc.InsertUniqueForTasksParams{
-					Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts, TimeoutsMs: arg.TimeoutsMs,
-					Priorities: arg.Priorities, UniqueKey: *o.unique, UniqueForSeconds: o.uniqueFor.Seconds(),
-					Signal: arg.Signal, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
-					Headers: arg.Headers, Notify: arg.Notify,
-				})
-				n = r.Enqueued
-			} else {
-				var r dbsqlc.InsertUniqueTasksRow
-				r, err = queries.InsertUniqueTasks(ctx, db, dbsqlc.InsertUniqueTasksParams{
-					Signal: arg.Signal, Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts,
-					TimeoutsMs: arg.TimeoutsMs, Priorities: arg.Priorities, Payload: arg.Payload, RunAt: arg.RunAt,
-					DelaySeconds: arg.DelaySeconds, Headers: arg.Headers, UniqueKey: *o.unique, Notify: arg.Notify,
-				})
-				n = r.Enqueued
-			}
-			enqueued = int(n)
-			return err
-		}
+	insert := func(ctx context.Context) (err error) {
+		enqueued, err = insertTasks(ctx, db, arg, o)
+		return err
 	}
 	if deferred {
 		run := insert
@@ -316,6 +284,38 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		*o.enqueued = enqueued
 	}
 	return nil
+}
+
+// insertTasks runs the statement of a send on db and returns how many
+// tasks it enqueued: the plain insert (without its NOTIFY part when no
+// queue is due one), or with a unique key, with or without a window.
+func insertTasks(ctx context.Context, db dbsqlc.DBTX, arg dbsqlc.InsertTasksParams, o sendOptions) (int, error) {
+	switch {
+	case o.unique != nil && o.uniqueFor > 0:
+		r, err := queries.InsertUniqueForTasks(ctx, db, dbsqlc.InsertUniqueForTasksParams{
+			Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts, TimeoutsMs: arg.TimeoutsMs,
+			Priorities: arg.Priorities, UniqueKey: *o.unique, UniqueForSeconds: o.uniqueFor.Seconds(),
+			Signal: arg.Signal, Payload: arg.Payload, RunAt: arg.RunAt, DelaySeconds: arg.DelaySeconds,
+			Headers: arg.Headers, Notify: arg.Notify,
+		})
+		return int(r.Enqueued), err
+	case o.unique != nil:
+		r, err := queries.InsertUniqueTasks(ctx, db, dbsqlc.InsertUniqueTasksParams{
+			Signal: arg.Signal, Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts,
+			TimeoutsMs: arg.TimeoutsMs, Priorities: arg.Priorities, Payload: arg.Payload, RunAt: arg.RunAt,
+			DelaySeconds: arg.DelaySeconds, Headers: arg.Headers, UniqueKey: *o.unique, Notify: arg.Notify,
+		})
+		return int(r.Enqueued), err
+	case len(arg.Notify) == 0:
+		err := queries.InsertTasksQuiet(ctx, db, dbsqlc.InsertTasksQuietParams{
+			Signal: arg.Signal, Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts,
+			TimeoutsMs: arg.TimeoutsMs, Priorities: arg.Priorities, Payload: arg.Payload, RunAt: arg.RunAt,
+			DelaySeconds: arg.DelaySeconds, Headers: arg.Headers,
+		})
+		return len(arg.Receivers), err
+	default:
+		return len(arg.Receivers), queries.InsertTasks(ctx, db, arg)
+	}
 }
 
 func queueOrDefault(q string) string {
