@@ -118,6 +118,9 @@ func withSendHooks(ctx context.Context, hs []Hooks, info *SendInfo, send func(co
 
 // withAttemptHooks runs attempt through the Attempt hooks.
 func withAttemptHooks(ctx context.Context, hs []Hooks, info AttemptInfo, attempt func(context.Context) error) error {
+	if len(hs) == 1 && hs[0].Attempt != nil { // the common case, without a closure per attempt
+		return hs[0].Attempt(ctx, info, attempt)
+	}
 	next := attempt
 	for i := len(hs) - 1; i >= 0; i-- {
 		if h, inner := hs[i].Attempt, next; h != nil {

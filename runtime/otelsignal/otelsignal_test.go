@@ -358,3 +358,70 @@ func sumOf(rm metricdata.ResourceMetrics, name, key, value string) float64 {
 	}
 	return total
 }
+
+// TestReceiverInTwoQueues: a receiver whose tasks come from two queues (a
+// route changed between versions of the sender) gets each attempt's own
+// queue on its span and in its counts, and the counters are cumulative
+// monotonic sums, as synchronous counters would be.
+func TestReceiverInTwoQueues(t *testing.T) {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	reader := sdkmetric.NewManualReader()
+	h, err := otelsignal.New(otelsignal.Options{TracerProvider: tp, MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)), Propagator: propagation.TraceContext{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i, q := range []string{"a", "b", "a", "a"} {
+		info := signalrt.AttemptInfo{TaskInfo: signalrt.TaskInfo{ID: int64(i + 1), Signal: "s", Receiver: "r", Attempt: 1, MaxAttempts: 3}, Queue: q, RunAt: time.Now()}
+		var res error
+		if i == 3 {
+			res = errors.New("boom")
+		}
+		_ = h.Attempt(ctx, info, func(context.Context) error { return res })
+	}
+	got := map[string]string{}
+	for _, s := range spans.GetSpans() {
+		var id, queue string
+		for _, a := range s.Attributes {
+			switch a.Key {
+			case "messaging.message.id":
+				id = a.Value.AsString()
+			case "signals.queue":
+				queue = a.Value.AsString()
+			}
+		}
+		if s.Parent.IsValid() {
+			t.Errorf("span of task %s has a parent %v; want a root (the task carried no trace)", id, s.Parent)
+		}
+		got[id] = queue
+	}
+	if want := map[string]string{"1": "a", "2": "b", "3": "a", "4": "a"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("signals.queue by task id = %v, want %v", got, want)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, queue string
+		want        float64
+	}{
+		{"signals.tasks.succeeded", "a", 2},
+		{"signals.tasks.succeeded", "b", 1},
+		{"signals.attempts.failed", "a", 1},
+		{"signals.attempts.failed", "b", 0},
+		{"signals.attempt.duration", "a", 3},
+	} {
+		if got := sumOf(rm, c.name, "queue", c.queue); got != c.want {
+			t.Errorf("%s{queue=%s} = %v, want %v", c.name, c.queue, got, c.want)
+		}
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if d, ok := m.Data.(metricdata.Sum[int64]); ok && (!d.IsMonotonic || d.Temporality != metricdata.CumulativeTemporality) {
+				t.Errorf("%s: monotonic %v, temporality %v; want a cumulative monotonic sum", m.Name, d.IsMonotonic, d.Temporality)
+			}
+		}
+	}
+}
