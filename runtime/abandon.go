@@ -41,7 +41,7 @@ func (w *Worker) abandonOverdue(ctx context.Context) {
 		var overdue []*task
 		q.mu.Lock()
 		for id, t := range q.inflight {
-			if time.Since(t.claimed) > w.timeout(t)+w.cfg.AbandonGrace {
+			if !t.started.IsZero() && time.Since(t.started) > w.timeout(t)+w.cfg.AbandonGrace {
 				t.abandoned = true
 				delete(q.inflight, id)
 				q.abandoned++

@@ -33,6 +33,42 @@ type queueRunner struct {
 	// queueLimit when the queue has one (QueueConfig.Limit).
 	limited    []*limitedReceiver
 	queueLimit *limitedReceiver
+
+	// ahead is how many tasks the queue may claim beyond its free slots
+	// while its attempts are quick (see Config.NoPrefetch); runAvg is the
+	// moving average of its attempts' durations, under mu (0: none yet).
+	ahead  int
+	runAvg time.Duration
+}
+
+// Claiming ahead (see Config.NoPrefetch): a queue claims up to
+// prefetchFactor times its slots ahead, and at most claimBatch tasks in
+// all, while its attempts average under prefetchBelow.
+const (
+	prefetchFactor = 3
+	claimBatch     = 100
+	prefetchBelow  = time.Millisecond
+)
+
+// aheadNow returns how many tasks the queue may claim beyond its free slots
+// now: q.ahead while its recent attempts are quick, else 0. Called under
+// q.mu.
+func (q *queueRunner) aheadNow() int {
+	if q.ahead == 0 || q.runAvg == 0 || q.runAvg >= prefetchBelow {
+		return 0
+	}
+	return q.ahead
+}
+
+// ran records an attempt's duration in the queue's moving average (of
+// about the last 16 attempts). Called under q.mu.
+func (q *queueRunner) ran(d time.Duration) {
+	d = max(d, time.Nanosecond)
+	if q.runAvg == 0 {
+		q.runAvg = d
+		return
+	}
+	q.runAvg += (d - q.runAvg) / 16
 }
 
 func signal(ch chan struct{}) {
@@ -73,7 +109,8 @@ type cursor struct {
 }
 
 // claimLoop claims as many tasks as there are free slots, whenever there
-// are free slots and the queue may have due tasks.
+// are free slots and the queue may have due tasks; and, while the queue's
+// attempts are quick, that many more as well (see Config.NoPrefetch).
 //
 // While claims come back full (a backlog), each claim starts after the last
 // task of the previous one; once one comes back short, or after
@@ -92,6 +129,7 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 		if q.abandoned >= q.maxAbandoned {
 			free = 0 // see abandonOverdue
 		}
+		ahead := q.aheadNow()
 		q.mu.Unlock()
 		if free <= 0 {
 			select {
@@ -136,6 +174,7 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 			rows, next, err = q.claimLimited(ctx, l, free)
 			l.next = next
 		} else {
+			free += ahead // only the unlimited claim claims ahead
 			rows, err = q.claim(ctx, free, after)
 		}
 		if err != nil {
@@ -237,7 +276,7 @@ func (q *queueRunner) dispatch(rows []dbsqlc.ClaimTasksRow, now time.Time) {
 	for i := range rows {
 		t := &task{ClaimTasksRow: rows[i], queue: q.name, claimed: now}
 		q.inflight[t.ID] = t
-		q.tasks <- t // never blocks: len(inflight) <= slots == cap(tasks)
+		q.tasks <- t // never blocks: len(inflight) <= slots+ahead == cap(tasks)
 	}
 }
 

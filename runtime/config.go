@@ -93,6 +93,19 @@ type Config struct {
 	// itself unhealthy in its logs and in the registry (signal_worker),
 	// until some of them return (default: the queue's concurrency).
 	MaxAbandoned int
+	// NoPrefetch turns off claiming ahead. A queue whose attempts have
+	// lately taken under a millisecond on average claims more tasks than
+	// it has free slots, up to 100 per claim and three times its
+	// concurrency ahead, and runs them as its slots free up: one claim
+	// then serves many quick tasks, where a process of few slots would
+	// otherwise claim a few at a time and spend more on its claims than on
+	// its tasks (signalbench -run scale). A task claimed ahead holds a
+	// lease, which the heartbeat extends like a running task's, and waits
+	// for a slot a few milliseconds at most while the queue stays quick;
+	// once the queue's attempts slow down, it claims only for free slots
+	// again. Queues with a Limit never claim ahead, and neither do queues
+	// of 100 slots or more, whose claims are large already.
+	NoPrefetch bool
 	// Limits sets or replaces, by receiver key, the Limit of receivers of
 	// the table (a zero Limit removes one): limits that depend on the
 	// deployment, such as a provider's quota. Every worker of the

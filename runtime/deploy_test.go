@@ -155,14 +155,18 @@ func TestRollingDeploy(t *testing.T) {
 	graceEnv := childGraceEnv + "=" + grace.String()
 
 	old := startChild(t, url, "v1", "old", 4*time.Second, graceEnv)
+	// Started means registered (signal_worker), not only ready: a worker
+	// leaves a payload it cannot decode to a *registered* worker of
+	// another version, and the child records readiness before Run
+	// registers it.
 	waitProcesses(t, "the old worker to start", []*child{old}, func() bool {
-		return queryInt(t, pool, "SELECT count(*) FROM ready") == 1
+		return queryInt(t, pool, "SELECT count(*) FROM signal_worker") == 1
 	})
 	sendVersion(t, pool, "v1", 1, 99)
 	neu := startChild(t, url, "v2", "new", 4*time.Second, graceEnv)
 	both := []*child{old, neu}
 	waitProcesses(t, "the new worker to start", both, func() bool {
-		return queryInt(t, pool, "SELECT count(*) FROM ready") == 2
+		return queryInt(t, pool, "SELECT count(*) FROM signal_worker") == 2
 	})
 	sendVersion(t, pool, "v2", 100, 100)
 	sendVersion(t, pool, "v1", 200, 100)

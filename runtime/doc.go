@@ -32,8 +32,9 @@
 //
 // A [Worker] runs the tasks of the receivers in its table. Per queue, one
 // loop claims due tasks in batches sized to the free slots (SELECT ... FOR
-// UPDATE SKIP LOCKED), hands them to a fixed set of goroutines (the queue's
-// concurrency) and records results in batches. Each claimed task carries a
+// UPDATE SKIP LOCKED), and ahead of them while the queue's receivers return
+// within a millisecond ([Config].NoPrefetch), hands them to a fixed set of
+// goroutines (the queue's concurrency) and records results in batches. Each claimed task carries a
 // lease that the worker extends while the receiver runs; a task whose lease
 // runs out, because its worker died or lost its database, is made available
 // again by any worker and runs again. Workers wake on LISTEN/NOTIFY and poll

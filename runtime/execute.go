@@ -14,8 +14,10 @@ import (
 func (q *queueRunner) execute(ctx context.Context, t *task) (abandoned bool) {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	start := time.Now()
 	q.mu.Lock()
 	t.stop = stop
+	t.started = start
 	cancelled := t.cancelled
 	q.mu.Unlock()
 	var res result
@@ -23,6 +25,9 @@ func (q *queueRunner) execute(ctx context.Context, t *task) (abandoned bool) {
 		res = q.w.run(ctx, t)
 	}
 	q.mu.Lock()
+	if !cancelled {
+		q.ran(time.Since(start))
+	}
 	_, mine := q.inflight[t.ID]
 	delete(q.inflight, t.ID)
 	abandoned = t.abandoned

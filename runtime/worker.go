@@ -101,6 +101,9 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 			}
 			q.queueLimit = &limitedReceiver{key: "queue:" + name, limit: qc.Limit, queue: true}
 		}
+		if !cfg.NoPrefetch && q.queueLimit == nil {
+			q.ahead = min(prefetchFactor*q.slots, max(claimBatch-q.slots, 0))
+		}
 		q.maxAbandoned = cfg.MaxAbandoned
 		if q.maxAbandoned <= 0 {
 			q.maxAbandoned = q.slots
@@ -126,6 +129,9 @@ type task struct {
 	dbsqlc.ClaimTasksRow
 	queue   string
 	claimed time.Time
+	// started is when an executor took the task (zero while it waits
+	// for a slot, claimed ahead); under the queue's mutex.
+	started time.Time
 	// abandoned is set, under the queue's mutex, when the worker stopped
 	// waiting for the task's receiver (see abandonOverdue).
 	abandoned bool
@@ -176,7 +182,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	// receiver was abandoned passes to a new goroutine.
 	var executors, claimers sync.WaitGroup
 	for _, q := range w.queues {
-		q.tasks = make(chan *task, q.slots)
+		q.tasks = make(chan *task, q.slots+q.ahead)
 		q.executors, q.workCtx = &executors, workCtx
 		executors.Add(q.slots)
 		for range q.slots {
