@@ -46,7 +46,7 @@ type queueRunner struct {
 // all, while its attempts average under prefetchBelow.
 const (
 	prefetchFactor = 3
-	claimBatch     = 100
+	claimBatch     = 200
 	prefetchBelow  = time.Millisecond
 )
 

@@ -95,16 +95,16 @@ type Config struct {
 	MaxAbandoned int
 	// NoPrefetch turns off claiming ahead. A queue whose attempts have
 	// lately taken under a millisecond on average claims more tasks than
-	// it has free slots, up to 100 per claim and three times its
-	// concurrency ahead, and runs them as its slots free up: one claim
-	// then serves many quick tasks, where a process of few slots would
-	// otherwise claim a few at a time and spend more on its claims than on
-	// its tasks (signalbench -run scale). A task claimed ahead holds a
-	// lease, which the heartbeat extends like a running task's, and waits
-	// for a slot a few milliseconds at most while the queue stays quick;
-	// once the queue's attempts slow down, it claims only for free slots
-	// again. Queues with a Limit never claim ahead, and neither do queues
-	// of 100 slots or more, whose claims are large already.
+	// it has free slots: up to three times its concurrency ahead, and at
+	// most 200 tasks per claim (a queue of 100 slots claims up to 100
+	// ahead; one of 200 slots or more, none). It runs them as its slots
+	// free up: one claim then serves many quick tasks, where a process
+	// would otherwise claim a few at a time and spend more on its claims
+	// than on its tasks (signalbench -run scale, W1). A task claimed ahead
+	// holds a lease, which the heartbeat extends like a running task's,
+	// and waits for a slot about a millisecond while the queue stays
+	// quick; once the queue's attempts slow down, it claims only for free
+	// slots again. Queues with a Limit never claim ahead.
 	NoPrefetch bool
 	// Limits sets or replaces, by receiver key, the Limit of receivers of
 	// the table (a zero Limit removes one): limits that depend on the
