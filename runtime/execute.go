@@ -18,10 +18,13 @@ func (q *queueRunner) execute(ctx context.Context, t *task) (abandoned bool) {
 	q.mu.Lock()
 	t.stop = stop
 	t.started = start
-	cancelled := t.cancelled
+	// A task cancelled between its claim and now, or given back at
+	// shutdown while it waited for a slot (see releaseAll), is not started.
+	_, held := q.inflight[t.ID]
+	cancelled := t.cancelled || !held
 	q.mu.Unlock()
 	var res result
-	if !cancelled { // cancelled between its claim and now: do not start it
+	if !cancelled {
 		res = q.w.run(ctx, t)
 	}
 	q.mu.Lock()

@@ -17,6 +17,8 @@ type runLog struct {
 	now, peak  int
 	slowTaskNo int // the payload n whose receiver takes slow
 	slow       time.Duration
+	slowID     int64         // the slow task's id, once it started
+	slowStart  chan struct{} // closed when the slow task starts, if not nil
 }
 
 func (l *runLog) handler(key string) signalrt.Receiver {
@@ -28,6 +30,12 @@ func (l *runLog) handler(key string) signalrt.Receiver {
 		l.peak = max(l.peak, l.now)
 		l.mu.Unlock()
 		if p.N == l.slowTaskNo {
+			l.mu.Lock()
+			l.slowID = info.ID
+			l.mu.Unlock()
+			if l.slowStart != nil {
+				close(l.slowStart)
+			}
 			time.Sleep(l.slow)
 		}
 		l.mu.Lock()
@@ -147,5 +155,61 @@ func TestTasksClaimedAheadKeepTheirLease(t *testing.T) {
 	}
 	if again != 0 {
 		t.Errorf("%d tasks were claimed more than once", again)
+	}
+}
+
+// TestShutdownGivesBackTasksClaimedAhead: a worker stopped while its one
+// slot runs a receiver that outlasts the grace period gives back that task
+// and the tasks it claimed ahead, and does not start those afterwards,
+// when the stuck receiver returns (another worker may be running them by
+// then). Every task that ran was recorded as succeeded, except the stuck
+// one, which is available again; the others were not touched.
+func TestShutdownGivesBackTasksClaimedAhead(t *testing.T) {
+	t.Parallel()
+	const tasks = 200
+	pool := setup(t)
+	insertTasks(t, pool, "quick", 1, tasks)
+	started := make(chan struct{})
+	l := &runLog{runs: map[int64]int{}, slowTaskNo: 50, slow: 1500 * time.Millisecond, slowStart: started}
+	table := signalrt.Table{l.handler("quick")}
+	cfg := fastConfig()
+	cfg.Concurrency = 1
+	cfg.ShutdownGrace = 200 * time.Millisecond
+	_, stop := startWorker(t, pool, table, cfg)
+	<-started
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the stuck receiver returns; its executor drains the channel
+	l.mu.Lock()
+	ran := len(l.runs)
+	l.mu.Unlock()
+	l.check(t, ran)
+	rows, err := pool.Query(context.Background(), "SELECT id, state, attempt FROM signal_task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var state string
+		var attempt int
+		if err := rows.Scan(&id, &state, &attempt); err != nil {
+			t.Fatal(err)
+		}
+		l.mu.Lock()
+		ran, slow := l.runs[id] > 0, id == l.slowID
+		l.mu.Unlock()
+		switch {
+		case ran && state != signalrt.StateSucceeded && attempt != 0:
+			t.Errorf("task %d ran and is %s at attempt %d; want succeeded, or given back (attempt 0) if it was the stuck one", id, state, attempt)
+		case ran && state == signalrt.StateAvailable && !slow:
+			t.Errorf("task %d ran after it was given back at shutdown (claimed ahead, started after the release)", id)
+		case !ran && (state != signalrt.StateAvailable || attempt != 0):
+			t.Errorf("task %d never ran and is %s at attempt %d; want available at attempt 0", id, state, attempt)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 }
