@@ -101,10 +101,12 @@ type Config struct {
 	// free up: one claim then serves many quick tasks, where a process
 	// would otherwise claim a few at a time and spend more on its claims
 	// than on its tasks (signalbench -run scale, W1). A task claimed ahead
-	// holds a lease, which the heartbeat extends like a running task's,
-	// and waits for a slot about a millisecond while the queue stays
-	// quick; once the queue's attempts slow down, it claims only for free
-	// slots again. Queues with a Limit never claim ahead.
+	// holds a lease, which the heartbeat extends like a running task's
+	// (the task views count it as running), and waits for a slot about a
+	// millisecond while the queue stays quick; once the queue's attempts
+	// slow down, it claims only for free slots again, and at shutdown the
+	// tasks still waiting are run within ShutdownGrace or given back with
+	// the others. Queues with a Limit never claim ahead.
 	NoPrefetch bool
 	// Limits sets or replaces, by receiver key, the Limit of receivers of
 	// the table (a zero Limit removes one): limits that depend on the
