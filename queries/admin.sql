@@ -40,12 +40,12 @@ GROUP BY queue, state
 ORDER BY queue, state;
 
 -- name: GetTask :one
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at
+SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE id = @id::bigint;
 
 -- name: ListTasks :many
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at
+SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE (sqlc.narg(state)::text IS NULL OR state = sqlc.narg(state)::text)
   AND (sqlc.narg(signal)::text IS NULL OR signal = sqlc.narg(signal)::text)

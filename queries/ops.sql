@@ -84,7 +84,7 @@ ORDER BY name;
 -- name: SearchTasks :many
 -- Tasks that match the filter, newest first, a page after @before_id (keyset
 -- pagination: pass the last id of the previous page).
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at
+SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE id < @before_id::bigint
   AND id >= @min_id::bigint

@@ -29,10 +29,12 @@ type Task struct {
 	Payload     json.RawMessage
 	Attempt     int
 	MaxAttempts int
-	RunAt       time.Time
-	Errors      []AttemptError
-	CreatedAt   time.Time
-	FinishedAt  *time.Time
+	// Priority orders the queue's claims: higher first (see Priority).
+	Priority   int
+	RunAt      time.Time
+	Errors     []AttemptError
+	CreatedAt  time.Time
+	FinishedAt *time.Time
 }
 
 // AttemptError is one failed attempt in a task's error history.
@@ -97,7 +99,7 @@ func toTask(r dbsqlc.ListTasksRow) (Task, error) {
 	t := Task{
 		ID: r.ID, Signal: r.Signal, Receiver: r.Receiver, Queue: r.Queue, State: r.State,
 		Payload: r.Payload, Attempt: int(r.Attempt), MaxAttempts: int(r.MaxAttempts),
-		RunAt: r.RunAt, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt,
+		Priority: int(r.Priority), RunAt: r.RunAt, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt,
 	}
 	if err := json.Unmarshal(r.Errors, &t.Errors); err != nil {
 		return Task{}, fmt.Errorf("task %d: error history: %w", r.ID, err)

@@ -157,6 +157,28 @@ func TestPrioritySendOption(t *testing.T) {
 	if b, _ := json.Marshal(got); !maps.Equal(got, want) {
 		t.Fatalf("priorities %s, want %v", b, want)
 	}
+	// The admin API shows them, in all three of its task queries.
+	listed, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{Receiver: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{Receiver: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range [][]signalrt.Task{listed, found} {
+		seen := map[int]bool{}
+		for _, task := range ts {
+			seen[task.Priority] = true
+			one, err := signalrt.GetTask(ctx, pool, task.ID)
+			if err != nil || one.Priority != task.Priority {
+				t.Errorf("GetTask(%d): priority %d, %v; want %d", task.ID, one.Priority, err, task.Priority)
+			}
+		}
+		if want := map[int]bool{-3: true, 9: true, 0: true}; !maps.Equal(seen, want) {
+			t.Errorf("priorities of receiver c's tasks in the admin API: %v, want %v", seen, want)
+		}
+	}
 
 	for _, tc := range []struct {
 		rs   []signalrt.Route

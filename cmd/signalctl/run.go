@@ -492,8 +492,8 @@ func show(ctx context.Context, db *pgxpool.Pool, c *cmd, w io.Writer) error {
 		return printJSON(w, t)
 	}
 	tw := table(w)
-	fmt.Fprintf(tw, "id\t%d\nsignal\t%s\nreceiver\t%s\nqueue\t%s\nstate\t%s\nattempt\t%d of %d\nrun at\t%s\ncreated\t%s\n",
-		t.ID, t.Signal, t.Receiver, t.Queue, t.State, t.Attempt, t.MaxAttempts, t.RunAt.Format(time.RFC3339Nano), t.CreatedAt.Format(time.RFC3339Nano))
+	fmt.Fprintf(tw, "id\t%d\nsignal\t%s\nreceiver\t%s\nqueue\t%s\nstate\t%s\nattempt\t%d of %d\npriority\t%d\nrun at\t%s\ncreated\t%s\n",
+		t.ID, t.Signal, t.Receiver, t.Queue, t.State, t.Attempt, t.MaxAttempts, t.Priority, t.RunAt.Format(time.RFC3339Nano), t.CreatedAt.Format(time.RFC3339Nano))
 	if t.FinishedAt != nil {
 		fmt.Fprintf(tw, "finished\t%s\n", t.FinishedAt.Format(time.RFC3339Nano))
 	}

@@ -183,7 +183,7 @@ func TestCommands(t *testing.T) {
 
 	id := fmt.Sprint(listed[0].ID)
 	r = ctl(t, url, "show", id)
-	for _, want := range []string{"receiver  ship.Reserve", "state     dead", "\"order_id\": 3", "failed attempts (1):", "warehouse closed\nsecond line", "on ctl-worker"} {
+	for _, want := range []string{"receiver  ship.Reserve", "state     dead", "priority  0\n", "\"order_id\": 3", "failed attempts (1):", "warehouse closed\nsecond line", "on ctl-worker"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("show: want %q in:\n%s", want, r)
 		}

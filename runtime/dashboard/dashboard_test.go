@@ -107,7 +107,7 @@ func TestPagesEscapeEverythingAndSetHeaders(t *testing.T) {
 		}
 	}
 	_, body, _ := get(t, c, srv.URL+"/task?id="+itoa(f.hostile))
-	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;", `id="retry"`, `id="discard"`} {
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;", `id="retry"`, `id="discard"`, `<dd id="priority">0</dd>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("task page lacks %q", want)
 		}

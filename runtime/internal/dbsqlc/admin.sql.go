@@ -58,7 +58,7 @@ func (q *Queries) CountTasks(ctx context.Context, db DBTX) ([]CountTasksRow, err
 }
 
 const getTask = `-- name: GetTask :one
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at
+SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE id = $1::bigint
 `
@@ -76,6 +76,7 @@ type GetTaskRow struct {
 	Errors      json.RawMessage
 	CreatedAt   time.Time
 	FinishedAt  *time.Time
+	Priority    int16
 }
 
 func (q *Queries) GetTask(ctx context.Context, db DBTX, id int64) (GetTaskRow, error) {
@@ -94,12 +95,13 @@ func (q *Queries) GetTask(ctx context.Context, db DBTX, id int64) (GetTaskRow, e
 		&i.Errors,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.Priority,
 	)
 	return i, err
 }
 
 const listTasks = `-- name: ListTasks :many
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at
+SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE ($1::text IS NULL OR state = $1::text)
   AND ($2::text IS NULL OR signal = $2::text)
@@ -130,6 +132,7 @@ type ListTasksRow struct {
 	Errors      json.RawMessage
 	CreatedAt   time.Time
 	FinishedAt  *time.Time
+	Priority    int16
 }
 
 func (q *Queries) ListTasks(ctx context.Context, db DBTX, arg ListTasksParams) ([]ListTasksRow, error) {
@@ -160,6 +163,7 @@ func (q *Queries) ListTasks(ctx context.Context, db DBTX, arg ListTasksParams) (
 			&i.Errors,
 			&i.CreatedAt,
 			&i.FinishedAt,
+			&i.Priority,
 		); err != nil {
 			return nil, err
 		}

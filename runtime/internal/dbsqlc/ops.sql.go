@@ -580,7 +580,7 @@ func (q *Queries) RunTasksNow(ctx context.Context, db DBTX, ids []int64) ([]RunT
 }
 
 const searchTasks = `-- name: SearchTasks :many
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at
+SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE id < $1::bigint
   AND id >= $2::bigint
@@ -621,6 +621,7 @@ type SearchTasksRow struct {
 	Errors      json.RawMessage
 	CreatedAt   time.Time
 	FinishedAt  *time.Time
+	Priority    int16
 }
 
 // Tasks that match the filter, newest first, a page after @before_id (keyset
@@ -658,6 +659,7 @@ func (q *Queries) SearchTasks(ctx context.Context, db DBTX, arg SearchTasksParam
 			&i.Errors,
 			&i.CreatedAt,
 			&i.FinishedAt,
+			&i.Priority,
 		); err != nil {
 			return nil, err
 		}
