@@ -102,11 +102,14 @@ type Config struct {
 	// would otherwise claim a few at a time and spend more on its claims
 	// than on its tasks (signalbench -run scale, W1). A task claimed ahead
 	// holds a lease, which the heartbeat extends like a running task's
-	// (the task views count it as running), and waits for a slot about a
-	// millisecond while the queue stays quick; once the queue's attempts
-	// slow down, it claims only for free slots again, and at shutdown the
-	// tasks still waiting are run within ShutdownGrace or given back with
-	// the others. Queues with a Limit never claim ahead.
+	// (the task views count it as running), and waits for a slot: about a
+	// millisecond while the tasks before it stay quick, longer if one of
+	// them turns slow, and no other worker can take it meanwhile. Once the
+	// queue's attempts slow down, it claims only for free slots again; at
+	// shutdown, the tasks still waiting run within ShutdownGrace or are
+	// given back with the others. Queues with a Limit never claim ahead;
+	// set NoPrefetch where a quick task must never wait behind a slow one
+	// in this worker while another worker is idle.
 	NoPrefetch bool
 	// Limits sets or replaces, by receiver key, the Limit of receivers of
 	// the table (a zero Limit removes one): limits that depend on the
