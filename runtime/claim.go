@@ -14,8 +14,10 @@ type queueRunner struct {
 	name  string
 	slots int
 	tasks chan *task
-	// wake is signalled by NOTIFY (and rescue); freed when a slot frees up.
-	wake, freed chan struct{}
+	// wake is signalled by NOTIFY (and rescue); freed when a slot frees up;
+	// recorded when this worker has recorded results, which may free room
+	// under a concurrency limit (see limitedReceiver.held).
+	wake, freed, recorded chan struct{}
 
 	// executors counts the queue's executor goroutines that Run waits for;
 	// workCtx is the context receivers run in.
@@ -226,6 +228,8 @@ func (q *queueRunner) waitForWork(ctx context.Context, timer *time.Timer, wait t
 	case <-ctx.Done():
 	case <-q.wake:
 		return true
+	case <-q.recorded:
+		q.resultsRecorded()
 	case <-timer.C:
 	}
 	return false

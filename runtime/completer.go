@@ -59,6 +59,7 @@ func (c *completer) flush(ctx context.Context) {
 	}
 	err := c.w.finish(ctx, ids)
 	if err == nil {
+		c.w.recorded()
 		return
 	}
 	c.w.log.Error("recording succeeded tasks failed; retrying", "tasks", len(ids), "err", err)

@@ -149,6 +149,9 @@ func (w *Worker) recordFailure(ctx context.Context, t *task, res result) {
 	if logCtx == nil {
 		logCtx = ctx
 	}
+	if err == nil {
+		w.recorded()
+	}
 	switch {
 	case err != nil:
 		log.ErrorContext(logCtx, "recording a failed attempt failed; the task runs again after its lease", "db_err", err)
@@ -167,5 +170,6 @@ func (w *Worker) recordSnooze(ctx context.Context, t *task, delay time.Duration)
 		w.log.Error("recording a snooze failed; the task runs again after its lease", "task", t.ID, "receiver", t.Receiver, "err", err)
 		return
 	}
+	w.recorded()
 	w.log.Debug("task snoozed", "task", t.ID, "receiver", t.Receiver, "for", delay)
 }

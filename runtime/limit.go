@@ -63,6 +63,34 @@ type limitedReceiver struct {
 	limit Limit
 	queue bool      // a queue's limit (QueueConfig.Limit): counts the queue, claims its unlimited receivers
 	next  time.Time // do not claim before
+	// held: its concurrency limit held tasks back at the last claim, so
+	// next is limitPoll away; a result this worker records may free room
+	// sooner, and clears next (see queueRunner.resultsRecorded).
+	held bool
+}
+
+// resultsRecorded lets the queue's limited receivers that their concurrency
+// limit held back be claimed again at once: this worker has just recorded
+// results, so some of the running tasks they counted may be done. (Without
+// it, a limit as high as the slots held quick tasks back for limitPoll
+// after most claims: the results of the last ones were not recorded yet.)
+// Called by the claim loop, which owns the limiters.
+func (q *queueRunner) resultsRecorded() {
+	for _, l := range append(q.limited[:len(q.limited):len(q.limited)], q.queueLimit) {
+		if l != nil && l.held {
+			l.held, l.next = false, time.Time{}
+		}
+	}
+}
+
+// recorded tells the claim loops of the queues that have limits that this
+// worker recorded results (see resultsRecorded).
+func (w *Worker) recorded() {
+	for _, q := range w.queues {
+		if len(q.limited) > 0 || q.queueLimit != nil {
+			signal(q.recorded)
+		}
+	}
 }
 
 // claimLimited claims up to free tasks of a limited receiver (or of a
@@ -72,7 +100,9 @@ func (q *queueRunner) claimLimited(ctx context.Context, l *limitedReceiver, free
 	w := q.w
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Lease)
 	defer cancel()
+	held := false
 	err = pgx.BeginFunc(ctx, w.db, func(tx pgx.Tx) error {
+		held = false
 		b, err := queries.TakeLimit(ctx, tx, dbsqlc.TakeLimitParams{Key: l.key, Burst: float64(l.limit.burst())})
 		if err != nil {
 			return err
@@ -92,6 +122,7 @@ func (q *queueRunner) claimLimited(ctx context.Context, l *limitedReceiver, free
 			if room := l.limit.Concurrency - int(running); room < allow {
 				allow = max(room, 0)
 				next = time.Now().Add(limitPoll)
+				held = true
 			}
 		}
 		tokens := b.Tokens
@@ -124,5 +155,6 @@ func (q *queueRunner) claimLimited(ctx context.Context, l *limitedReceiver, free
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claiming limited receiver %s: %w", l.key, err)
 	}
+	l.held = held
 	return rows, next, nil
 }

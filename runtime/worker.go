@@ -94,7 +94,7 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 		if qc.Concurrency == 0 {
 			qc.Concurrency = cfg.Concurrency
 		}
-		q := &queueRunner{w: w, name: name, slots: qc.Concurrency, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), inflight: map[int64]*task{}}
+		q := &queueRunner{w: w, name: name, slots: qc.Concurrency, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), recorded: make(chan struct{}, 1), inflight: map[int64]*task{}}
 		if !qc.Limit.IsZero() {
 			if qc.Limit.Concurrency < 0 || qc.Limit.Rate < 0 || qc.Limit.Per < 0 || qc.Limit.Burst < 0 {
 				return nil, fmt.Errorf("queue %q: limit %+v: its fields must not be negative", name, qc.Limit)
