@@ -213,3 +213,34 @@ func TestShutdownGivesBackTasksClaimedAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKilledWorkerLosesNoTaskClaimedAhead: a worker process of 2 slots
+// whose receivers are quick claims ahead; killed mid-drain, the tasks it
+// held (running or waiting for a slot) come back when their leases run
+// out, and a second process runs them: every task ran, every task
+// succeeded, and only tasks the killed process held ran twice.
+func TestKilledWorkerLosesNoTaskClaimedAhead(t *testing.T) {
+	// Not parallel: child processes are heavy on a small shared machine.
+	const tasks = 3000
+	pool, url := processSetup(t)
+	insertTasks(t, pool, childKey, 1, tasks)
+	victim := startChild(t, url, "count", "victim", time.Second, childConcEnv+"=2")
+	waitProcesses(t, "the victim to run 300 tasks", []*child{victim}, func() bool {
+		return queryInt(t, pool, "SELECT count(*) FROM ran") >= 300
+	})
+	victim.kill(t)
+	held := queryInt(t, pool, "SELECT count(*) FROM signal_task WHERE state = 'running'")
+	t.Logf("the killed worker held %d tasks (2 slots)", held)
+
+	rescuer := startChild(t, url, "count", "rescuer", 4*time.Second)
+	waitProcesses(t, "every task to succeed", []*child{rescuer}, func() bool {
+		return states(t, pool)[signalrt.StateSucceeded] == tasks
+	})
+	rescuer.stop(t)
+	if n := queryInt(t, pool, "SELECT count(DISTINCT n) FROM ran"); n != tasks {
+		t.Errorf("%d distinct tasks ran, want %d", n, tasks)
+	}
+	if twice := queryInt(t, pool, "SELECT count(*) FROM (SELECT n FROM ran GROUP BY n HAVING count(*) > 1) AS again"); twice > held {
+		t.Errorf("%d tasks ran more than once, more than the %d the killed worker held", twice, held)
+	}
+}
