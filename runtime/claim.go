@@ -213,15 +213,11 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 // waitForWork waits up to wait, or until a limited receiver may be claimed
 // again, for a NOTIFY; it reports whether one came.
 func (q *queueRunner) waitForWork(ctx context.Context, timer *time.Timer, wait time.Duration) (woken bool) {
-	until := func(l *limitedReceiver) {
-		if l != nil && !l.next.IsZero() {
+	q.eachLimiter(func(l *limitedReceiver) {
+		if !l.next.IsZero() {
 			wait = min(wait, max(time.Until(l.next), 0))
 		}
-	}
-	for _, l := range q.limited {
-		until(l)
-	}
-	until(q.queueLimit)
+	})
 	timer.Reset(wait)
 	defer timer.Stop()
 	select {

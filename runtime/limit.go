@@ -76,10 +76,21 @@ type limitedReceiver struct {
 // after most claims: the results of the last ones were not recorded yet.)
 // Called by the claim loop, which owns the limiters.
 func (q *queueRunner) resultsRecorded() {
-	for _, l := range append(q.limited[:len(q.limited):len(q.limited)], q.queueLimit) {
-		if l != nil && l.held {
+	q.eachLimiter(func(l *limitedReceiver) {
+		if l.held {
 			l.held, l.next = false, time.Time{}
 		}
+	})
+}
+
+// eachLimiter calls f for each of the queue's limited receivers and for its
+// queue limit, if it has one.
+func (q *queueRunner) eachLimiter(f func(*limitedReceiver)) {
+	for _, l := range q.limited {
+		f(l)
+	}
+	if q.queueLimit != nil {
+		f(q.queueLimit)
 	}
 }
 

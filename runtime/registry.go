@@ -224,6 +224,7 @@ func (w *Worker) decline(ctx context.Context, t *task, decodeErr error) bool {
 		return false
 	}
 	if n > 0 {
+		w.recorded() // the task no longer runs: room under a concurrency limit
 		w.log.Warn("payload does not decode; left the task for a worker of another version", "task", t.ID, "signal", t.Signal, "receiver", t.Receiver, "err", decodeErr)
 	}
 	return n > 0
