@@ -102,3 +102,28 @@ notified AS (
 )
 SELECT (SELECT count(*) FROM inserted)::integer AS enqueued,
        (SELECT count(*) FROM notified)::integer AS notified;
+
+-- name: InsertSend :exec
+-- A send in signalrt.BeginFunc: one row for all its routes (signal_send),
+-- fanned out into tasks by a worker (FanOutSends), and a NOTIFY on
+-- signal_send ("schema") that wakes the workers to do it, delivered on
+-- commit.
+WITH sent AS (
+    INSERT INTO signal_send (signal, receivers, queues, max_attempts, timeouts_ms, priorities, payload, run_at, headers)
+    VALUES (@signal::text, @receivers::text[], @queues::text[], @max_attempts::integer[], @timeouts_ms::bigint[],
+            @priorities::smallint[], CAST(@payload::text AS json),
+            coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8)),
+            CAST(sqlc.narg(headers)::text AS jsonb))
+    RETURNING 1
+)
+SELECT pg_notify('signal_send', c.relnamespace::regnamespace::text)::text
+FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass;
+
+-- name: InsertSendQuiet :exec
+-- InsertSend without the NOTIFY, for the sends between two notifications
+-- (see Send's notify limiter).
+INSERT INTO signal_send (signal, receivers, queues, max_attempts, timeouts_ms, priorities, payload, run_at, headers)
+VALUES (@signal::text, @receivers::text[], @queues::text[], @max_attempts::integer[], @timeouts_ms::bigint[],
+        @priorities::smallint[], CAST(@payload::text AS json),
+        coalesce(sqlc.narg(run_at)::timestamptz, now() + make_interval(secs => @delay_seconds::float8)),
+        CAST(sqlc.narg(headers)::text AS jsonb));

@@ -12,23 +12,40 @@ import (
 )
 
 // BeginFunc runs fn in a transaction on db, like pgx.BeginFunc, and sends
-// the signals that fn sends on tx together with the COMMIT: the task
-// inserts and the COMMIT go to PostgreSQL in one pipelined batch, so that
-// signals cost the transaction no round trip of their own. db is a
-// *pgxpool.Pool (a connection is held for the transaction) or a *pgx.Conn.
+// the signals that fn sends on tx together with the COMMIT: their inserts
+// and the COMMIT go to PostgreSQL in one pipelined batch, so that signals
+// cost the transaction no round trip of their own. db is a *pgxpool.Pool
+// (a connection is held for the transaction) or a *pgx.Conn.
 //
-// Atomicity is as with a send on a pgx.Tx: when fn returns nil, the tasks
+// A send without a unique key writes one row for all its receivers (table
+// signal_send) instead of a task per receiver: a narrow row costs the
+// transaction less. A worker fans it out into the tasks, each exactly as
+// a send on a pgx.Tx would have made it (same routes, payload, delay,
+// headers and created_at), moving it in one statement that deletes the row
+// and inserts the tasks. The send's NOTIFY wakes the workers to do it, so
+// this takes milliseconds; until then the tasks are not listed by the task
+// views and [QueueOverview] counts them as Pending. Any worker of this
+// version fans out every queue's sends; [RunUntilIdle] fans out first. A
+// send with [Unique] or [UniqueFor] inserts its tasks at the commit, since
+// the unique index must see them.
+//
+// Atomicity is as with a send on a pgx.Tx: when fn returns nil, the sends
 // commit with fn's work or, if one insert fails, nothing commits and
 // BeginFunc returns that error; when fn returns an error or panics, or ctx
-// ends before the commit, the transaction rolls back and no task exists.
-// Sends inside a transaction that fn begins on tx (a savepoint) run at
-// once, as usual, so that rolling back the savepoint drops them.
+// ends before the commit, the transaction rolls back and nothing is sent.
+// Sends inside a transaction that fn begins on tx (a savepoint) insert
+// their tasks at once, as usual, so that rolling back the savepoint drops
+// them.
 //
 // Because the inserts run at the commit, a send's problems in the database
-// (a NUL-free payload that PostgreSQL still refuses, a broken connection)
-// are reported by BeginFunc, not by the send; [Enqueued] counts are
-// written when BeginFunc commits. Hooks ([Use]) see the send when fn makes
-// it. fn must not commit or roll back tx itself.
+// (a payload that PostgreSQL still refuses, a broken connection) are
+// reported by BeginFunc, not by the send; [Enqueued] counts are written
+// when BeginFunc commits. Hooks ([Use]) see the send when fn makes it. fn
+// must not commit or roll back tx itself.
+//
+// Upgrading: sends made in BeginFunc need workers of this version (schema
+// migration 8) to become tasks; until one runs they wait in signal_send,
+// not lost. Deploy the workers first.
 func BeginFunc(ctx context.Context, db Executor, fn func(tx pgx.Tx) error) (err error) {
 	var conn *pgx.Conn
 	switch db := db.(type) {

@@ -44,6 +44,7 @@ func beginFuncSetup(t *testing.T) (*pgxpool.Pool, *roundTrips) {
 	pgtest.Exec(t, base, `CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN IF NEW.signal = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF; RETURN NEW; END $$`)
 	pgtest.Exec(t, base, "CREATE TRIGGER refuse_boom BEFORE INSERT ON signal_task FOR EACH ROW EXECUTE FUNCTION refuse_boom()")
+	pgtest.Exec(t, base, "CREATE TRIGGER refuse_boom BEFORE INSERT ON signal_send FOR EACH ROW EXECUTE FUNCTION refuse_boom()")
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
@@ -59,9 +60,12 @@ func beginFuncSetup(t *testing.T) (*pgxpool.Pool, *roundTrips) {
 	return pool, counter
 }
 
+// rowsIn counts the orders, and the tasks: those in signal_task and those
+// of the sends that wait for their fan-out (no worker runs in these tests).
 func rowsIn(t *testing.T, pool *pgxpool.Pool) (orders, tasks int) {
 	t.Helper()
-	if err := pool.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM signal_task)").Scan(&orders, &tasks); err != nil {
+	if err := pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM orders),
+		(SELECT count(*) FROM signal_task) + (SELECT coalesce(sum(cardinality(receivers)), 0) FROM signal_send)`).Scan(&orders, &tasks); err != nil {
 		t.Fatal(err)
 	}
 	return orders, tasks
@@ -86,6 +90,7 @@ func TestBeginFuncSendsWithTheCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	pgtest.Exec(t, pool, "DELETE FROM signal_task")
+	pgtest.Exec(t, pool, "DELETE FROM signal_send")
 
 	statements, taskStatements, batches := rt.statements.Load(), rt.taskStatements.Load(), rt.batches.Load()
 	var enqueued, uniqueEnqueued int
@@ -117,6 +122,15 @@ func TestBeginFuncSendsWithTheCommit(t *testing.T) {
 	}
 	if enqueued != 3 || uniqueEnqueued != 3 {
 		t.Errorf("Enqueued after the commit: %d, %d; want 3, 3", enqueued, uniqueEnqueued)
+	}
+	// The plain send is one signal_send row for its three routes; the
+	// unique one inserted its tasks (the unique index must see them).
+	var sends, tasks int
+	if err := pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM signal_send), (SELECT count(*) FROM signal_task)").Scan(&sends, &tasks); err != nil {
+		t.Fatal(err)
+	}
+	if sends != 1 || tasks != 3 {
+		t.Errorf("after commit: %d sends to fan out and %d tasks; want 1 and 3", sends, tasks)
 	}
 	// A second unique send of the key enqueues nothing, counted at commit.
 	if err := signalrt.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -258,6 +272,10 @@ func TestBeginFuncSavepoints(t *testing.T) {
 		})
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The outer send waits for its fan-out; the savepoint's ran at once.
+	if _, err := signalrt.RunUntilIdle(ctx, pool, nil); err != nil {
 		t.Fatal(err)
 	}
 	for key, want := range map[string]int{"outer": 1, "dropped": 0, "kept": 1} {

@@ -42,6 +42,16 @@ func RunUntilIdle(ctx context.Context, pool *pgxpool.Pool, table Table) (RunStat
 func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 	var st RunStats
 	for {
+		// Sends made in BeginFunc become tasks first.
+		for {
+			n, err := w.fanOutOnce(ctx, w.pool, map[int64]time.Time{})
+			if err != nil {
+				return st, fmt.Errorf("run until idle: fanning out sends: %w", err)
+			}
+			if n < fanOutBatch {
+				break
+			}
+		}
 		queues, err := queries.DueQueues(ctx, w.pool)
 		if err != nil {
 			return st, fmt.Errorf("run until idle: %w", err)

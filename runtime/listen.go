@@ -10,7 +10,8 @@ import (
 )
 
 // listen holds a LISTEN connection of its own (outside the pool), wakes
-// the queue named by each notification on signal_task, and cancels the
+// the queue named by each notification on signal_task and the fan-out on
+// signal_send (sends made in BeginFunc), and cancels the
 // receivers of the tasks named on signal_cancel (see Cancel). When the connection breaks it
 // reconnects with backoff; meanwhile the queues keep polling.
 func (w *Worker) listen(ctx context.Context) {
@@ -38,6 +39,9 @@ func (w *Worker) listenOnce(ctx context.Context) error {
 	if err := queries.ListenCancel(ctx, conn); err != nil {
 		return err
 	}
+	if err := queries.ListenSends(ctx, conn); err != nil {
+		return err
+	}
 	// Notifications name the schema of the table they are about: workers
 	// of several schemas can share a database without waking each other.
 	schema, err := queries.TaskSchema(ctx, conn)
@@ -49,10 +53,17 @@ func (w *Worker) listenOnce(ctx context.Context) error {
 	for _, q := range w.queues {
 		signal(q.wake)
 	}
+	signal(w.sendsWake)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
+		}
+		if n.Channel == "signal_send" {
+			if n.Payload == schema {
+				signal(w.sendsWake)
+			}
+			continue
 		}
 		rest, ok := strings.CutPrefix(n.Payload, prefix)
 		if !ok {

@@ -156,6 +156,11 @@ type QueueStats struct {
 	Lag time.Duration `json:"lag_ns"`
 	// PausedAt is when the queue was paused; nil when it runs.
 	PausedAt *time.Time `json:"paused_at,omitempty"`
+	// Pending counts the tasks of sends made in [BeginFunc] that no worker
+	// has fanned out into tasks yet: normally a few, for milliseconds. They
+	// are not in the state counts; while there are any, Lag is at least
+	// the age of the oldest such send.
+	Pending int64 `json:"pending,omitempty"`
 }
 
 // ReceiverCounts counts one receiver's tasks in one queue, by state.
@@ -164,8 +169,8 @@ type ReceiverCounts struct {
 	StateCounts
 }
 
-// QueueOverview returns every queue that has available, running or dead
-// tasks or is paused, in name order, with exact counts, lags and pause
+// QueueOverview returns every queue that has available, running, dead or
+// pending tasks or is paused, in name order, with exact counts, lags and pause
 // state. Each count reads one partial index (from the index alone for
 // available and dead tasks, once VACUUM has marked the table's pages),
 // not the whole table: on 1,000,000 tasks it takes a few tens of
@@ -182,6 +187,10 @@ func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
 	paused, err := queries.PausedQueues(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("listing paused queues: %w", err)
+	}
+	pending, err := queries.PendingSends(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("counting sends not fanned out: %w", err)
 	}
 	byName := map[string]*QueueStats{}
 	get := func(name string) *QueueStats {
@@ -201,6 +210,11 @@ func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
 	for _, p := range paused {
 		at := p.PausedAt
 		get(p.Name).PausedAt = &at
+	}
+	for _, p := range pending {
+		q := get(p.Queue)
+		q.Pending = p.Tasks
+		q.Lag = max(q.Lag, p.Now.Sub(p.Oldest))
 	}
 	out := make([]QueueStats, 0, len(byName))
 	for _, q := range byName {

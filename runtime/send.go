@@ -218,6 +218,9 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		if r.MaxAttempts <= 0 {
 			arg.MaxAttempts[i] = DefaultMaxAttempts
 		}
+		if r.Timeout < 0 {
+			return fmt.Errorf("signal %s: route %s: timeout %v is negative; use 0 for the worker's default", signal, r.Receiver, r.Timeout)
+		}
 		arg.TimeoutsMs[i] = r.Timeout.Milliseconds()
 		p := r.Priority
 		if o.priority != nil {
@@ -231,14 +234,22 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		}
 		arg.Priorities[i] = int16(p)
 	}
-	// Delayed tasks are found by polling: waking workers now would not help.
-	if o.delay == 0 && (o.runAt.IsZero() || !o.runAt.After(time.Now())) {
-		arg.Notify = notifyLimit.due(arg.Queues)
-	}
 	var enqueued int
 	batch, deferred := db.(*batchTx)
 	if deferred && batch.ended {
 		return fmt.Errorf("signal %s: sent on the transaction of a signalrt.BeginFunc that has returned: send inside fn", signal)
+	}
+	// In BeginFunc, a send without a unique key is one signal_send row,
+	// fanned out into tasks by a worker (see BeginFunc); a unique send
+	// inserts its tasks, which the unique index must see at once.
+	fanOut := deferred && o.unique == nil
+	// Delayed tasks are found by polling: waking workers now would not help.
+	if o.delay == 0 && (o.runAt.IsZero() || !o.runAt.After(time.Now())) {
+		if fanOut {
+			arg.Notify = notifyLimit.due(sendsNotifyKey)
+		} else {
+			arg.Notify = notifyLimit.due(arg.Queues)
+		}
 	}
 	var rec *recorder
 	if deferred { // BeginFunc: keep the statement for the commit
@@ -246,6 +257,9 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		db = rec
 	}
 	insert := func(ctx context.Context) (err error) {
+		if fanOut {
+			return insertSend(ctx, db, arg)
+		}
 		enqueued, err = insertTasks(ctx, db, arg, o)
 		return err
 	}
@@ -317,6 +331,25 @@ func insertTasks(ctx context.Context, db dbsqlc.DBTX, arg dbsqlc.InsertTasksPara
 		return len(arg.Receivers), queries.InsertTasks(ctx, db, arg)
 	}
 }
+
+// insertSend runs the statement of a send in BeginFunc: one signal_send
+// row for all the routes, with a NOTIFY on signal_send if arg.Notify is
+// not empty.
+func insertSend(ctx context.Context, db dbsqlc.DBTX, arg dbsqlc.InsertTasksParams) error {
+	p := dbsqlc.InsertSendQuietParams{
+		Signal: arg.Signal, Receivers: arg.Receivers, Queues: arg.Queues, MaxAttempts: arg.MaxAttempts,
+		TimeoutsMs: arg.TimeoutsMs, Priorities: arg.Priorities, Payload: arg.Payload, RunAt: arg.RunAt,
+		DelaySeconds: arg.DelaySeconds, Headers: arg.Headers,
+	}
+	if len(arg.Notify) == 0 {
+		return queries.InsertSendQuiet(ctx, db, p)
+	}
+	return queries.InsertSend(ctx, db, dbsqlc.InsertSendParams(p))
+}
+
+// sendsNotifyKey is the notify limiter's key for the NOTIFY on
+// signal_send; no queue can have this name (PostgreSQL text holds no NUL).
+var sendsNotifyKey = []string{"\x00signal_send"}
 
 func queueOrDefault(q string) string {
 	if q == "" {

@@ -30,6 +30,8 @@ type Worker struct {
 	contracts []string // the table's payload contracts, sorted, without ""
 	queues    []*queueRunner
 	byName    map[string]*queueRunner
+	// sendsWake wakes the fan-out (fanOutLoop) on a NOTIFY on signal_send.
+	sendsWake chan struct{}
 	done      *completer
 	stats     stats
 	health    string // what reportHealth last recorded
@@ -56,7 +58,7 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults(table)
-	w := &Worker{pool: pool, db: pool, cfg: cfg, log: cfg.Logger.With("worker", cfg.Name), receivers: receivers, byName: map[string]*queueRunner{}}
+	w := &Worker{pool: pool, db: pool, cfg: cfg, log: cfg.Logger.With("worker", cfg.Name), receivers: receivers, byName: map[string]*queueRunner{}, sendsWake: make(chan struct{}, 1)}
 	w.keys, w.contracts = []string{}, []string{}
 	for k, r := range receivers {
 		w.keys = append(w.keys, k)
@@ -192,6 +194,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg.Go(func() { w.done.run(bgCtx) })
 	bg.Go(func() { w.heartbeat(bgCtx) })
 	bg.Go(func() { w.maintain(ctx) })
+	bg.Go(func() { w.fanOutLoop(ctx) })
 	bg.Go(func() { w.stats.run(bgCtx, w) })
 	for _, q := range w.queues {
 		claimers.Go(func() { q.claimLoop(ctx) })
@@ -234,7 +237,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // bookkeepingConfig is the configuration of the pool that Run opens for
 // its claims and results: the given pool's, with synchronous_commit=off
 // unless Config.SynchronousCommit, and as many connections as the claim
-// loops, the completer, the heartbeat and the maintenance use at once,
+// loops, the completer, the heartbeat, the maintenance and the fan-out use at once,
 // plus a few for recording failures.
 func (w *Worker) bookkeepingConfig() *pgxpool.Config {
 	cfg := w.pool.Config() // a copy
@@ -255,7 +258,7 @@ func (w *Worker) bookkeepingConfig() *pgxpool.Config {
 		// queued (signalbench -run backlog). These are short statements.
 		cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	}
-	cfg.MaxConns = int32(len(w.queues) + 6)
+	cfg.MaxConns = int32(len(w.queues) + 7)
 	cfg.MinConns, cfg.MinIdleConns = 0, 0
 	return cfg
 }

@@ -404,6 +404,9 @@ func stats(ctx context.Context, db *pgxpool.Pool, c *cmd, w io.Writer) error {
 		if r.PausedAt != nil {
 			status = "paused since " + r.PausedAt.Format(time.RFC3339)
 		}
+		if r.Pending > 0 { // sends made in BeginFunc, not fanned out into tasks yet
+			status += fmt.Sprintf("; %d tasks waiting for fan-out", r.Pending)
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", r.Queue, r.Available, r.Running, r.Dead, r.Lag.Round(time.Millisecond),
 			perMinute(r.Throughput, func(m minuteCounts) int64 { return m.Succeeded }), perMinute(r.Throughput, func(m minuteCounts) int64 { return m.Failed + m.Dead }), status)
 		for _, rc := range receiverRows(r) {

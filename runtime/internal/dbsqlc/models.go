@@ -40,6 +40,20 @@ type SignalSchemaVersion struct {
 	AppliedAt time.Time
 }
 
+type SignalSend struct {
+	ID          int64
+	Signal      string
+	Receivers   []string
+	Queues      []string
+	MaxAttempts []int32
+	TimeoutsMs  []int64
+	Priorities  []int16
+	Payload     []byte
+	RunAt       time.Time
+	Headers     []byte
+	CreatedAt   time.Time
+}
+
 type SignalStat struct {
 	Minute    time.Time
 	Queue     string

@@ -10,6 +10,91 @@ import (
 	"time"
 )
 
+const insertSend = `-- name: InsertSend :exec
+WITH sent AS (
+    INSERT INTO signal_send (signal, receivers, queues, max_attempts, timeouts_ms, priorities, payload, run_at, headers)
+    VALUES ($1::text, $2::text[], $3::text[], $4::integer[], $5::bigint[],
+            $6::smallint[], CAST($7::text AS json),
+            coalesce($8::timestamptz, now() + make_interval(secs => $9::float8)),
+            CAST($10::text AS jsonb))
+    RETURNING 1
+)
+SELECT pg_notify('signal_send', c.relnamespace::regnamespace::text)::text
+FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass
+`
+
+type InsertSendParams struct {
+	Signal       string
+	Receivers    []string
+	Queues       []string
+	MaxAttempts  []int32
+	TimeoutsMs   []int64
+	Priorities   []int16
+	Payload      string
+	RunAt        *time.Time
+	DelaySeconds float64
+	Headers      *string
+}
+
+// A send in signalrt.BeginFunc: one row for all its routes (signal_send),
+// fanned out into tasks by a worker (FanOutSends), and a NOTIFY on
+// signal_send ("schema") that wakes the workers to do it, delivered on
+// commit.
+func (q *Queries) InsertSend(ctx context.Context, db DBTX, arg InsertSendParams) error {
+	_, err := db.Exec(ctx, insertSend,
+		arg.Signal,
+		arg.Receivers,
+		arg.Queues,
+		arg.MaxAttempts,
+		arg.TimeoutsMs,
+		arg.Priorities,
+		arg.Payload,
+		arg.RunAt,
+		arg.DelaySeconds,
+		arg.Headers,
+	)
+	return err
+}
+
+const insertSendQuiet = `-- name: InsertSendQuiet :exec
+INSERT INTO signal_send (signal, receivers, queues, max_attempts, timeouts_ms, priorities, payload, run_at, headers)
+VALUES ($1::text, $2::text[], $3::text[], $4::integer[], $5::bigint[],
+        $6::smallint[], CAST($7::text AS json),
+        coalesce($8::timestamptz, now() + make_interval(secs => $9::float8)),
+        CAST($10::text AS jsonb))
+`
+
+type InsertSendQuietParams struct {
+	Signal       string
+	Receivers    []string
+	Queues       []string
+	MaxAttempts  []int32
+	TimeoutsMs   []int64
+	Priorities   []int16
+	Payload      string
+	RunAt        *time.Time
+	DelaySeconds float64
+	Headers      *string
+}
+
+// InsertSend without the NOTIFY, for the sends between two notifications
+// (see Send's notify limiter).
+func (q *Queries) InsertSendQuiet(ctx context.Context, db DBTX, arg InsertSendQuietParams) error {
+	_, err := db.Exec(ctx, insertSendQuiet,
+		arg.Signal,
+		arg.Receivers,
+		arg.Queues,
+		arg.MaxAttempts,
+		arg.TimeoutsMs,
+		arg.Priorities,
+		arg.Payload,
+		arg.RunAt,
+		arg.DelaySeconds,
+		arg.Headers,
+	)
+	return err
+}
+
 const insertTasks = `-- name: InsertTasks :exec
 WITH inserted AS (
     INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers)
