@@ -35,7 +35,7 @@ type options struct {
 	concurrency []int         // W1 worker slots
 	otel        string        // W1, W1u and W1p: the worker's OpenTelemetry (see otelModes)
 	unique      bool          // W2 and W4: send with signalrt.Unique
-	batched     bool          // W2: send in signalrt.BeginFunc
+	batched     bool          // W2, W3: send in signalrt.BeginFunc
 	receivers   []int         // W2 K
 	senders     int           // W2 senders
 	duration    time.Duration // W2, W3 and the pgbench runs
@@ -70,7 +70,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	conc := fs.String("c", "16,100", "W1: worker concurrencies, one drain each")
 	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere), sampled (the same, one trace in ten) or memory (the SDK's in-memory exporter)")
 	fs.BoolVar(&o.unique, "unique", false, "W2, W4: send with signalrt.Unique, a new key per order (the cost of the unique path)")
-	fs.BoolVar(&o.batched, "batched", false, "W2: send in signalrt.BeginFunc, with the COMMIT (W4 always measures both paths)")
+	fs.BoolVar(&o.batched, "batched", false, "W2, W3: send in signalrt.BeginFunc, with the COMMIT (W4 always measures both paths)")
 	fs.IntVar(&o.backlogN, "backlog-n", 10_000_000, "backlog: tasks inserted up front and drained")
 	recv := fs.String("k", "1,5", "W2: receivers per signal, one run each")
 	fs.IntVar(&o.senders, "senders", 8, "W2: concurrent senders")
