@@ -531,3 +531,58 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestKilledWorkersFanOutEachSendOnce makes 3,000 transactions in
+// signalrt.BeginFunc, each with two sends (a signal_send row each), while
+// two worker processes fan them out and run them, and SIGKILLs one of
+// them every 500 transactions, starting a new one in its place. Every
+// send becomes exactly its task (none lost, none fanned out twice),
+// nothing is left in signal_send, and every task runs.
+func TestKilledWorkersFanOutEachSendOnce(t *testing.T) {
+	// Not parallel: child processes are heavy on a small shared machine.
+	const txs, killEvery = 3000, 500
+	pool, url := processSetup(t)
+	ctx := context.Background()
+	started := 0
+	start := func() *child {
+		started++
+		return startChild(t, url, "count", fmt.Sprintf("fanout-%d", started), time.Second)
+	}
+	live := []*child{start(), start()}
+	killed := 0
+	for n := 1; n <= txs; n++ {
+		// The second send's payload is the first's + txs: ran holds
+		// 2*txs distinct numbers once every task ran.
+		err := signalrt.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if err := signalrt.Send(ctx, tx, "test", routes(childKey), num{N: n}); err != nil {
+				return err
+			}
+			return signalrt.Send(ctx, tx, "test", routes(childKey), num{N: n + txs})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n%killEvery == 0 && n < txs {
+			i := killed % 2
+			live[i].kill(t)
+			killed++
+			live[i] = start()
+		}
+	}
+	waitProcesses(t, "every task to run", live, func() bool {
+		return queryInt(t, pool, "SELECT count(DISTINCT n) FROM ran") == 2*txs
+	})
+	for _, c := range live {
+		c.stop(t)
+	}
+	if n := queryInt(t, pool, "SELECT count(*) FROM signal_send"); n != 0 {
+		t.Errorf("%d sends left in signal_send; want 0", n)
+	}
+	if n := queryInt(t, pool, "SELECT count(*) FROM signal_task"); n != 2*txs {
+		t.Errorf("%d tasks; want %d, one per send (a send fanned out twice or lost would show)", n, 2*txs)
+	}
+	if n := queryInt(t, pool, "SELECT count(*) FROM (SELECT payload::text FROM signal_task GROUP BY 1 HAVING count(*) > 1) AS twice"); n != 0 {
+		t.Errorf("%d payloads have more than one task", n)
+	}
+	t.Logf("killed %d worker processes; %d receiver runs for %d tasks", killed, queryInt(t, pool, "SELECT count(*) FROM ran"), 2*txs)
+}
