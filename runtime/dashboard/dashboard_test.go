@@ -117,6 +117,28 @@ func TestPagesEscapeEverythingAndSetHeaders(t *testing.T) {
 	}
 }
 
+// TestPendingSendsShow: the tasks of a send made in BeginFunc, which no
+// worker has fanned out (none runs here), show on the overview and the
+// queue's page.
+func TestPendingSendsShow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := signalrt.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
+		return signalrt.Send(ctx, tx, "order_placed", []signalrt.Route{{Receiver: "a", Queue: "mail"}, {Receiver: "b", Queue: "mail"}}, map[string]any{"order_id": 5})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(dashboard.New(f.pool, dashboard.Options{}))
+	defer srv.Close()
+	c := client(t)
+	for _, path := range []string{"/", "/queue?name=mail"} {
+		if _, body, _ := get(t, c, srv.URL+path); !strings.Contains(body, "2 waiting for fan-out") {
+			t.Errorf("GET %s: no pending tasks shown\n%s", path, body)
+		}
+	}
+}
+
 func TestBadParametersGet400(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
