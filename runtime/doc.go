@@ -28,6 +28,12 @@
 // NOTIFY the workers of the routes' queues; the notification is delivered
 // only at commit. [After] and [At] delay the tasks.
 //
+// [BeginFunc] runs a transaction whose sends travel with its COMMIT, in one
+// pipelined batch. There a send is one row for all its routes (table
+// signal_send), which a worker fans out into the tasks within milliseconds,
+// in one statement: a narrower write for the sender's transaction, one hop
+// more before the receivers start.
+//
 // # Working
 //
 // A [Worker] runs the tasks of the receivers in its table. Per queue, one

@@ -20,7 +20,8 @@ type RunStats struct {
 }
 
 // RunUntilIdle runs every due task in pool's database, one at a time in the
-// calling goroutine, until no task is due, and reports what happened. It is
+// calling goroutine, until no task is due, and reports what happened. It
+// first fans out the sends made in [BeginFunc] into their tasks. It is
 // meant for tests against a real database: send, commit, call RunUntilIdle,
 // then assert on what the receivers did. Tasks of every queue are run,
 // except those of paused queues; tasks whose key table lacks are left
