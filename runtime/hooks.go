@@ -64,10 +64,11 @@ const (
 // payload that does not decode is given to a live worker of another
 // version, if there is one, rather than dead.)
 func OutcomeOf(info AttemptInfo, err error) Outcome {
-	var snooze *SnoozeError
-	switch {
-	case err == nil:
+	if err == nil {
 		return OutcomeSucceeded
+	}
+	var snooze *SnoozeError // on the heap (errors.As): only for errors
+	switch {
 	case errors.As(err, &snooze):
 		return OutcomeSnoozed
 	case IsPermanent(err) || info.Attempt >= info.MaxAttempts:

@@ -159,6 +159,9 @@ type receiverAttrs struct {
 	attrs    []attribute.KeyValue // the attributes every attempt has
 	set      attribute.Set        // the metrics' attributes
 	metric   metric.MeasurementOption
+	// record is metric as the variadic options of Record: passing a
+	// slice that exists spares each measurement the allocation of one.
+	record []metric.RecordOption
 	// Attempts by outcome, reported by the observable counters.
 	succeeded, failed, dead atomic.Int64
 }
@@ -189,6 +192,7 @@ func (c *receiverCache) of(info signalrt.AttemptInfo) *receiverAttrs {
 		set:    set,
 		metric: metric.WithAttributeSet(set),
 	}
+	r.record = []metric.RecordOption{r.metric}
 	if c.all == nil {
 		c.all = map[receiverKey]*receiverAttrs{}
 	}
@@ -348,14 +352,16 @@ func sendHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in *instr
 }
 
 func attemptHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in *instruments) func(context.Context, signalrt.AttemptInfo, func(context.Context) error) error {
-	kind := trace.WithSpanKind(trace.SpanKindConsumer)
+	// The options of every attempt span, as a slice that exists: a
+	// variadic argument list would be allocated on each call.
+	startOpts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
 	return func(ctx context.Context, info signalrt.AttemptInfo, next func(context.Context) error) error {
 		r := in.receivers.of(info)
 		start := time.Now()
 		// The wait is measured before the span starts: it belongs to no
 		// attempt, and a measurement without a span in its context takes
 		// no exemplar.
-		in.wait.Record(ctx, max(start.Sub(info.RunAt), 0).Seconds(), r.metric)
+		in.wait.Record(ctx, max(start.Sub(info.RunAt), 0).Seconds(), r.record...)
 		if len(info.Headers) > 0 {
 			ctx = prop.Extract(ctx, propagation.MapCarrier(info.Headers))
 		} else {
@@ -364,7 +370,7 @@ func attemptHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in *in
 			// parent span a walk down the worker's whole context chain.
 			ctx = trace.ContextWithSpan(ctx, noParent)
 		}
-		ctx, span := tracer.Start(ctx, r.spanName, kind)
+		ctx, span := tracer.Start(ctx, r.spanName, startOpts...)
 		if span.IsRecording() {
 			// The span copies the attributes; the array they are passed
 			// in would escape to the heap through the interface call, 512
@@ -380,7 +386,7 @@ func attemptHook(tracer trace.Tracer, prop propagation.TextMapPropagator, in *in
 		}
 		defer span.End()
 		err := next(ctx)
-		in.duration.Record(ctx, time.Since(start).Seconds(), r.metric)
+		in.duration.Record(ctx, time.Since(start).Seconds(), r.record...)
 		outcome := signalrt.OutcomeOf(info, err)
 		switch outcome {
 		case signalrt.OutcomeSucceeded:
