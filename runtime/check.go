@@ -105,7 +105,9 @@ func (r CheckReport) Write(w io.Writer) error {
 }
 
 // CheckTasks checks every available, running and dead task of the task
-// table against table, without running anything: a task whose receiver key
+// table against table, without running anything (the tasks of sends made
+// in [BeginFunc] that no worker has fanned out yet count as available
+// tasks, and are checked after the others): a task whose receiver key
 // is not in the table, whose receiver listens to another signal, or whose
 // payload does not decode with the receiver's Decode function would fail
 // (dead tasks: would fail again when retried). It is the pre-deploy gate of
@@ -198,6 +200,9 @@ func CheckTasks(ctx context.Context, db Executor, table Table, limit int) (Check
 			rep.Sampled = len(more) > 0
 		}
 	}
+	if err := checkSends(ctx, db, byKey, decodable, int64(limit), &rep, fail); err != nil {
+		return rep, err
+	}
 	for _, f := range groups {
 		rep.Failures = append(rep.Failures, *f)
 	}
@@ -212,6 +217,48 @@ func CheckTasks(ctx context.Context, db Executor, table Table, limit int) (Check
 		return a.Reason < b.Reason
 	})
 	return rep, nil
+}
+
+// checkSends decodes the payloads of the sends made in BeginFunc that no
+// worker has fanned out yet, as available tasks of their receivers, within
+// what is left of the limit after the tasks.
+func checkSends(ctx context.Context, db Executor, byKey map[string]Receiver, decodable []string, limit int64, rep *CheckReport, fail func(signal, receiver, reason string) *CheckFailure) error {
+	if len(decodable) == 0 {
+		return nil
+	}
+	check := make(map[string]bool, len(decodable))
+	for _, k := range decodable {
+		check[k] = true
+	}
+	var after int64
+	for {
+		rows, err := queries.CheckSendPayloads(ctx, db, dbsqlc.CheckSendPayloadsParams{AfterID: after, Max: int32(checkPage)})
+		if err != nil {
+			return fmt.Errorf("reading the payloads of sends not fanned out yet: %w", err)
+		}
+		sends := 0
+		for _, s := range rows {
+			if s.ID != after {
+				sends++
+				after = s.ID
+			}
+			r := byKey[s.Receiver]
+			if !check[s.Receiver] || r.Signal != s.Signal {
+				continue // counted by CheckCountTasks
+			}
+			if rep.Decoded >= limit {
+				rep.Sampled = true
+				return nil
+			}
+			rep.Decoded++
+			if err := r.Decode(s.Payload); err != nil {
+				fail(s.Signal, s.Receiver, err.Error()).add(StateAvailable, 1)
+			}
+		}
+		if sends < checkPage {
+			return nil
+		}
+	}
 }
 
 func sortedSet(set map[string]bool) []string {

@@ -118,3 +118,49 @@ func TestCheckTasks(t *testing.T) {
 		t.Errorf("available tasks after the check: %d, want 8", available)
 	}
 }
+
+// TestCheckTasksSeesPendingSends: the tasks of a send made in BeginFunc
+// that no worker has fanned out yet are checked as available tasks.
+func TestCheckTasksSeesPendingSends(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	type oldPayload struct {
+		OrderID int64 `json:"order_id"`
+	}
+	type newPayload struct {
+		OrderID string `json:"order_id"`
+	}
+	for i := range 3 {
+		if err := signalrt.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			return signalrt.Send(ctx, tx, "order_placed", routes("ship", "gone", "other"), oldPayload{OrderID: int64(i)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	table := signalrt.Table{
+		{Key: "ship", Signal: "order_placed", Queue: signalrt.DefaultQueue,
+			Handle: signalrt.Typed(func(context.Context, newPayload) error { return nil }), Decode: signalrt.DecodeAs[newPayload]},
+		{Key: "other", Signal: "order_placed", Queue: signalrt.DefaultQueue,
+			Handle: signalrt.Typed(func(context.Context, oldPayload) error { return nil }), Decode: signalrt.DecodeAs[oldPayload]},
+	}
+	rep, err := signalrt.CheckTasks(ctx, pool, table, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Tasks != 9 || rep.Decoded != 6 || rep.Sampled || len(rep.Failures) != 2 {
+		t.Fatalf("report %+v; want 9 tasks, 6 decoded, not sampled, 2 failures", rep)
+	}
+	gone, ship := rep.Failures[0], rep.Failures[1]
+	if gone.Receiver != "gone" || gone.Available != 3 || !strings.HasPrefix(gone.Reason, "unknown receiver") {
+		t.Errorf("first failure %+v, want 3 available tasks of receiver gone, unknown", gone)
+	}
+	if ship.Receiver != "ship" || ship.Available != 3 || !strings.Contains(ship.Reason, "cannot unmarshal number") {
+		t.Errorf("second failure %+v, want 3 available tasks of ship that do not decode", ship)
+	}
+	if rep, err := signalrt.CheckTasks(ctx, pool, table, 4); err != nil || rep.Decoded != 4 || !rep.Sampled {
+		t.Errorf("with limit 4: %+v, %v; want 4 decoded, sampled", rep, err)
+	}
+	if n := queryInt(t, pool, "SELECT count(*) FROM signal_send"); n != 3 {
+		t.Errorf("%d sends after the check; want the 3, untouched", n)
+	}
+}

@@ -11,11 +11,20 @@ import (
 
 const checkCountTasks = `-- name: CheckCountTasks :many
 
-SELECT signal, receiver, state, count(*)::bigint AS n
-FROM signal_task
-WHERE state IN ('available', 'running', 'dead')
-GROUP BY signal, receiver, state
-ORDER BY signal, receiver, state
+SELECT c.signal::text AS signal, c.receiver::text AS receiver, c.state::text AS state, sum(c.n)::bigint AS n
+FROM (
+    SELECT t.signal, t.receiver, t.state, count(*) AS n
+    FROM signal_task t
+    WHERE t.state IN ('available', 'running', 'dead')
+    GROUP BY t.signal, t.receiver, t.state
+    UNION ALL
+    SELECT s.signal, r.receiver, 'available' AS state, count(*) AS n
+    FROM signal_send s
+    CROSS JOIN LATERAL unnest(s.receivers) AS r(receiver)
+    GROUP BY s.signal, r.receiver
+) c
+GROUP BY c.signal, c.receiver, c.state
+ORDER BY c.signal, c.receiver, c.state
 `
 
 type CheckCountTasksRow struct {
@@ -28,7 +37,8 @@ type CheckCountTasksRow struct {
 // Queries of the live check (runtime/check.go): which queued tasks the
 // current binary's dispatch table could not run.
 // The tasks that may still run (available or running) or be retried (dead),
-// per signal, receiver and state.
+// per signal, receiver and state; the tasks of sends not fanned out yet
+// (signal_send) count as available.
 func (q *Queries) CheckCountTasks(ctx context.Context, db DBTX) ([]CheckCountTasksRow, error) {
 	rows, err := db.Query(ctx, checkCountTasks)
 	if err != nil {
@@ -94,6 +104,59 @@ func (q *Queries) CheckPayloads(ctx context.Context, db DBTX, arg CheckPayloadsP
 			&i.Signal,
 			&i.Receiver,
 			&i.State,
+			&i.Payload,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const checkSendPayloads = `-- name: CheckSendPayloads :many
+WITH page AS (
+    SELECT p.id, p.signal, p.receivers, p.payload
+    FROM signal_send p
+    WHERE p.id > $1::bigint
+    ORDER BY p.id
+    LIMIT $2::integer
+)
+SELECT page.id, page.signal, r.receiver::text AS receiver, page.payload
+FROM page
+CROSS JOIN LATERAL unnest(page.receivers) AS r(receiver)
+ORDER BY page.id
+`
+
+type CheckSendPayloadsParams struct {
+	AfterID int64
+	Max     int32
+}
+
+type CheckSendPayloadsRow struct {
+	ID       int64
+	Signal   string
+	Receiver string
+	Payload  []byte
+}
+
+// One page of the sends not fanned out yet (@max sends after @after_id, in
+// id order), a row per receiver.
+func (q *Queries) CheckSendPayloads(ctx context.Context, db DBTX, arg CheckSendPayloadsParams) ([]CheckSendPayloadsRow, error) {
+	rows, err := db.Query(ctx, checkSendPayloads, arg.AfterID, arg.Max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CheckSendPayloadsRow
+	for rows.Next() {
+		var i CheckSendPayloadsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Signal,
+			&i.Receiver,
 			&i.Payload,
 		); err != nil {
 			return nil, err
