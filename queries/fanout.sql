@@ -44,9 +44,11 @@ ORDER BY q.queue;
 
 -- name: PendingSends :many
 -- Per queue, the tasks of sends not fanned out yet (signal_send) and the
--- oldest such send's time: the table holds only the sends of the last
--- moments, unless no worker of this version runs.
-SELECT q.queue::text AS queue, count(*)::bigint AS tasks, min(s.created_at)::timestamptz AS oldest, now()::timestamptz AS now
+-- run_at of the oldest due one (now when none is due): the table holds
+-- only the sends of the last moments, unless no worker of this version
+-- runs.
+SELECT q.queue::text AS queue, count(*)::bigint AS tasks,
+       coalesce(min(s.run_at) FILTER (WHERE s.run_at <= now()), now())::timestamptz AS oldest_due, now()::timestamptz AS now
 FROM signal_send s
 CROSS JOIN LATERAL unnest(s.queues) AS q(queue)
 GROUP BY q.queue

@@ -165,13 +165,24 @@ SELECT coalesce(max(id), 0)::bigint AS id FROM signal_task;
 
 -- name: QueueGauges :many
 -- Available tasks and lag per queue, in one statement read from the claim
--- index (for metrics gauges, once per collection).
-SELECT a.queue, count(*)::bigint AS available,
-       coalesce(date_part('epoch', now() - min(a.run_at) FILTER (WHERE a.run_at <= now())), 0)::float8 AS lag_seconds
-FROM signal_task a
-WHERE a.state = 'available'
-GROUP BY a.queue
-ORDER BY a.queue;
+-- index (for metrics gauges, once per collection). The tasks of sends not
+-- fanned out yet (signal_send, normally a few) count as available, so
+-- that sends piling up where no worker fans them out show as lag.
+SELECT g.queue::text AS queue, sum(g.n)::bigint AS available,
+       coalesce(date_part('epoch', now() - min(g.oldest_due)), 0)::float8 AS lag_seconds
+FROM (
+    SELECT a.queue, count(*) AS n, min(a.run_at) FILTER (WHERE a.run_at <= now()) AS oldest_due
+    FROM signal_task a
+    WHERE a.state = 'available'
+    GROUP BY a.queue
+    UNION ALL
+    SELECT q.queue, count(*) AS n, min(s.run_at) FILTER (WHERE s.run_at <= now()) AS oldest_due
+    FROM signal_send s
+    CROSS JOIN LATERAL unnest(s.queues) AS q(queue)
+    GROUP BY q.queue
+) g
+GROUP BY g.queue
+ORDER BY g.queue;
 
 -- name: CancelTasks :many
 -- Delete the given tasks that are available or running, and notify the

@@ -244,3 +244,41 @@ func TestFanOutRefusedSend(t *testing.T) {
 		t.Errorf("%d tasks of a; want 6, the refused send's among them", n)
 	}
 }
+
+// TestPendingSendsInTheViews: the tasks of BeginFunc sends that no worker
+// has fanned out count in QueueOverview (Pending) and QueueGauges
+// (available), and their lag shows once they are due.
+func TestPendingSendsInTheViews(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	rs := []signalrt.Route{{Receiver: "a"}, {Receiver: "b", Queue: "emails"}}
+	if err := signalrt.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := signalrt.Send(ctx, tx, "test", rs, num{N: 1}); err != nil {
+			return err
+		}
+		return signalrt.Send(ctx, tx, "test", rs[1:], num{N: 2}, signalrt.After(time.Hour))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	send(t, pool, routes("c"), 3) // a task, for comparison
+	time.Sleep(50 * time.Millisecond)
+	gs, err := signalrt.QueueGauges(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 2 || gs[0].Queue != signalrt.DefaultQueue || gs[0].Available != 2 || gs[1].Queue != "emails" || gs[1].Available != 2 {
+		t.Fatalf("gauges %+v; want default 2 available (a task and a pending one), emails 2 (pending, one delayed)", gs)
+	}
+	for _, g := range gs {
+		if g.Lag < 50*time.Millisecond || g.Lag > time.Hour {
+			t.Errorf("queue %s: lag %v; want the age of its due pending task, at least 50ms", g.Queue, g.Lag)
+		}
+	}
+	qs, err := signalrt.QueueOverview(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != 2 || qs[0].Pending != 1 || qs[0].Available != 1 || qs[1].Pending != 2 || qs[1].Available != 0 || qs[1].Lag < 50*time.Millisecond {
+		t.Errorf("overview %+v; want default 1 pending and 1 available, emails 2 pending with a lag", qs)
+	}
+}

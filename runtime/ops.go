@@ -158,8 +158,8 @@ type QueueStats struct {
 	PausedAt *time.Time `json:"paused_at,omitempty"`
 	// Pending counts the tasks of sends made in [BeginFunc] that no worker
 	// has fanned out into tasks yet: normally a few, for milliseconds. They
-	// are not in the state counts; while there are any, Lag is at least
-	// the age of the oldest such send.
+	// are not in the state counts; Lag counts them as it does available
+	// tasks.
 	Pending int64 `json:"pending,omitempty"`
 }
 
@@ -214,7 +214,7 @@ func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
 	for _, p := range pending {
 		q := get(p.Queue)
 		q.Pending = p.Tasks
-		q.Lag = max(q.Lag, p.Now.Sub(p.Oldest))
+		q.Lag = max(q.Lag, p.Now.Sub(p.OldestDue))
 	}
 	out := make([]QueueStats, 0, len(byName))
 	for _, q := range byName {
@@ -460,7 +460,8 @@ type QueueGauge struct {
 
 // QueueGauges returns, in one statement that reads the claim index, the
 // available tasks and lag of each queue that has available tasks: what a
-// metrics gauge polls once per collection.
+// metrics gauge polls once per collection. The tasks of sends made in
+// [BeginFunc] that no worker has fanned out yet count as available.
 func QueueGauges(ctx context.Context, db Executor) ([]QueueGauge, error) {
 	rows, err := queries.QueueGauges(ctx, db)
 	if err != nil {

@@ -117,7 +117,8 @@ func (q *Queries) NextSendID(ctx context.Context, db DBTX, skip []int64) (int64,
 }
 
 const pendingSends = `-- name: PendingSends :many
-SELECT q.queue::text AS queue, count(*)::bigint AS tasks, min(s.created_at)::timestamptz AS oldest, now()::timestamptz AS now
+SELECT q.queue::text AS queue, count(*)::bigint AS tasks,
+       coalesce(min(s.run_at) FILTER (WHERE s.run_at <= now()), now())::timestamptz AS oldest_due, now()::timestamptz AS now
 FROM signal_send s
 CROSS JOIN LATERAL unnest(s.queues) AS q(queue)
 GROUP BY q.queue
@@ -125,15 +126,16 @@ ORDER BY q.queue
 `
 
 type PendingSendsRow struct {
-	Queue  string
-	Tasks  int64
-	Oldest time.Time
-	Now    time.Time
+	Queue     string
+	Tasks     int64
+	OldestDue time.Time
+	Now       time.Time
 }
 
 // Per queue, the tasks of sends not fanned out yet (signal_send) and the
-// oldest such send's time: the table holds only the sends of the last
-// moments, unless no worker of this version runs.
+// run_at of the oldest due one (now when none is due): the table holds
+// only the sends of the last moments, unless no worker of this version
+// runs.
 func (q *Queries) PendingSends(ctx context.Context, db DBTX) ([]PendingSendsRow, error) {
 	rows, err := db.Query(ctx, pendingSends)
 	if err != nil {
@@ -146,7 +148,7 @@ func (q *Queries) PendingSends(ctx context.Context, db DBTX) ([]PendingSendsRow,
 		if err := rows.Scan(
 			&i.Queue,
 			&i.Tasks,
-			&i.Oldest,
+			&i.OldestDue,
 			&i.Now,
 		); err != nil {
 			return nil, err
