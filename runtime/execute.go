@@ -96,35 +96,56 @@ func (w *Worker) run(ctx context.Context, t *task) result {
 		return result{dead: true, err: fmt.Errorf("unknown receiver %q (signal %s): claimed by a worker whose dispatch table has no such key", t.Receiver, t.Signal)}
 	}
 	timeout := w.timeout(t)
-	info := TaskInfo{ID: t.ID, Signal: t.Signal, Receiver: t.Receiver, Attempt: int(t.Attempt), MaxAttempts: int(t.MaxAttempts)}
-	ctx = context.WithValue(ctx, taskInfoKey{}, info)
+	// The context holds a pointer into t, which is allocated anyway: a
+	// TaskInfo value would be boxed on every attempt.
+	t.info = TaskInfo{ID: t.ID, Signal: t.Signal, Receiver: t.Receiver, Attempt: int(t.Attempt), MaxAttempts: int(t.MaxAttempts)}
+	ctx = context.WithValue(ctx, taskInfoKey{}, &t.info)
 	logCtx := ctx
-	attempt := func(ctx context.Context) error {
-		logCtx = ctx
-		rctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		err := runHandler(rctx, rec.Handle, t.Payload)
-		if err != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
-			err = fmt.Errorf("timed out after %s: %w", timeout, err)
-		}
-		return err
-	}
 	var err error
 	if hs := installed(); hs != nil {
-		err = withAttemptHooks(ctx, hs, AttemptInfo{TaskInfo: info, Queue: t.queue, RunAt: t.RunAt, Headers: decodeHeaders(t.Headers)}, attempt)
+		// The hooks get the attempt as a closure, and may change its
+		// context; without hooks the attempt is a direct call, so that
+		// neither the closure nor what it captures is allocated.
+		var hooked context.Context
+		err = withAttemptHooks(ctx, hs, AttemptInfo{TaskInfo: t.info, Queue: t.queue, RunAt: t.RunAt, Headers: decodeHeaders(t.Headers)},
+			func(ctx context.Context) error {
+				hooked = ctx
+				return attempt(ctx, rec.Handle, t.Payload, timeout)
+			})
+		if hooked != nil {
+			logCtx = hooked
+		}
 	} else {
-		err = attempt(ctx)
+		err = attempt(ctx, rec.Handle, t.Payload, timeout)
 	}
-	res := result{ctx: logCtx}
-	switch snooze := (*SnoozeError)(nil); {
-	case err == nil:
-	case errors.As(err, &snooze):
-		res.err, res.snooze, res.delay = err, true, snooze.Delay
-	default:
-		res = w.failed(t, err)
-		res.ctx = logCtx
+	if err == nil {
+		return result{ctx: logCtx}
 	}
+	return w.failedOrSnoozed(t, err, logCtx)
+}
+
+// failedOrSnoozed is the result of an attempt of t that returned err: a
+// snooze, or a failure (see failed). It is apart from run so that the
+// target of errors.As is allocated only when an attempt fails.
+func (w *Worker) failedOrSnoozed(t *task, err error, logCtx context.Context) result {
+	var snooze *SnoozeError
+	if errors.As(err, &snooze) {
+		return result{err: err, snooze: true, delay: snooze.Delay, ctx: logCtx}
+	}
+	res := w.failed(t, err)
+	res.ctx = logCtx
 	return res
+}
+
+// attempt calls h with payload under timeout.
+func attempt(ctx context.Context, h Handler, payload []byte, timeout time.Duration) error {
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := runHandler(rctx, h, payload)
+	if err != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %s: %w", timeout, err)
+	}
+	return err
 }
 
 // failed is the result of a failed attempt of t: dead after a permanent

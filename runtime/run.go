@@ -32,8 +32,11 @@ type taskInfoKey struct{}
 // TaskFromContext returns the task that the receiver called with ctx is
 // running. It reports false outside a worker (for example in inline mode).
 func TaskFromContext(ctx context.Context) (TaskInfo, bool) {
-	t, ok := ctx.Value(taskInfoKey{}).(TaskInfo)
-	return t, ok
+	t, ok := ctx.Value(taskInfoKey{}).(*TaskInfo)
+	if !ok {
+		return TaskInfo{}, false
+	}
+	return *t, true
 }
 
 // runHandler calls h, turning a panic into a *PanicError.

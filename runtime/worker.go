@@ -142,6 +142,8 @@ type task struct {
 	// Both under the queue's mutex.
 	stop      context.CancelCauseFunc
 	cancelled bool
+	// info is what TaskFromContext returns during the attempt (see run).
+	info TaskInfo
 }
 
 // Run claims and runs tasks until ctx is cancelled, then shuts down
