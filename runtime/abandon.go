@@ -16,13 +16,35 @@ import (
 // executor takes its place, and its count in q.executors, at once, and the
 // stuck one exits when the receiver finally returns, without recording
 // anything and without being waited for at shutdown.
+//
+// Each executor runs its tasks in a context of its own, a child of the
+// queue's work context that cancelRunning cancels (with ErrCancelled) to
+// cancel the task it runs; after that, the executor makes a new one. One
+// such context per executor, instead of one per task, spares every attempt
+// a context, its done channel and its map of children, and the work
+// context's lock, which every executor would take twice per task.
 func (q *queueRunner) executor() {
+	var ctx context.Context
+	var stop context.CancelCauseFunc
+	defer func() {
+		if stop != nil {
+			stop(nil)
+		}
+	}()
 	for {
 		t, ok := q.next()
 		if !ok {
 			break
 		}
-		if q.execute(q.workCtx, t) {
+		if ctx == nil || ctx.Err() != nil {
+			// Cancelled: the previous task was cancelled while it ran
+			// (see execute for why it cannot have been another's).
+			if stop != nil {
+				stop(nil)
+			}
+			ctx, stop = context.WithCancelCause(q.workCtx)
+		}
+		if q.execute(ctx, stop, t) {
 			q.w.log.Info("an abandoned receiver returned at last; its result is ignored", "task", t.ID, "receiver", t.Receiver)
 			return
 		}

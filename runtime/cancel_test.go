@@ -103,3 +103,71 @@ func TestCancelReachesAPollOnlyWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCancelledTaskLeavesItsExecutorWorking cancels a running task on a
+// worker with one slot, whose executor runs its tasks in a context of its
+// own: the receiver of the cancelled task sees ErrCancelled, and the tasks
+// that the same executor runs next start with a live context and succeed.
+func TestCancelledTaskLeavesItsExecutorWorking(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	started := make(chan int, 10)
+	cause := make(chan error, 1)
+	results := make(chan error, 10)
+	table := signalrt.Table{{Key: "a", Signal: "test", Handle: signalrt.Typed(func(ctx context.Context, p num) error {
+		started <- p.N
+		if p.N == 1 {
+			<-ctx.Done()
+			cause <- context.Cause(ctx)
+			return ctx.Err()
+		}
+		// Later tasks: the context must be live, and stay so.
+		err := ctx.Err()
+		if err == nil {
+			select {
+			case <-ctx.Done():
+				err = context.Cause(ctx)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		results <- err
+		return err
+	})}}
+	cfg := fastConfig()
+	cfg.Concurrency = 1
+	cfg.NoPrefetch = true
+	_, stop := startWorker(t, pool, table, cfg)
+	send(t, pool, routes("a"), 1)
+	if n := <-started; n != 1 {
+		t.Fatalf("started task %d first; want 1", n)
+	}
+	task := onlyTask(t, pool, "a")
+	if n, err := signalrt.Cancel(ctx, pool, task.ID); err != nil || n != 1 {
+		t.Fatalf("Cancel: %d, %v; want 1, nil", n, err)
+	}
+	select {
+	case err := <-cause:
+		if !errors.Is(err, signalrt.ErrCancelled) {
+			t.Errorf("the cancelled receiver's context ended with %v; want ErrCancelled", err)
+		}
+	case <-time.After(processWait):
+		t.Fatal("the receiver of the cancelled task was never cancelled")
+	}
+	for n := 2; n <= 4; n++ {
+		send(t, pool, routes("a"), n)
+		select {
+		case err := <-results:
+			if err != nil {
+				t.Errorf("task %d, run by the executor of the cancelled task, had its context ended: %v", n, err)
+			}
+		case <-time.After(processWait):
+			t.Fatalf("task %d never ran", n)
+		}
+	}
+	waitFor(t, "the three later tasks to succeed", func() bool {
+		return states(t, pool)[signalrt.StateSucceeded] == 3
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,11 +9,15 @@ import (
 	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
 )
 
-// execute runs one task and records its result. It reports whether the
-// worker had abandoned the task's receiver meanwhile (see abandonOverdue).
-func (q *queueRunner) execute(ctx context.Context, t *task) (abandoned bool) {
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
+// execute runs one task in the executor's context ctx, which stop
+// cancels, and records its result. It reports whether the worker had
+// abandoned the task's receiver meanwhile (see abandonOverdue).
+//
+// t.stop is stop while t is in q.inflight, under q.mu: cancelRunning, which
+// finds tasks there, can cancel ctx only while t runs in it. t leaves
+// q.inflight, and t.stop is cleared, before execute returns, so a cancel
+// meant for t is done before the executor looks at ctx for its next task.
+func (q *queueRunner) execute(ctx context.Context, stop context.CancelCauseFunc, t *task) (abandoned bool) {
 	start := time.Now()
 	q.mu.Lock()
 	t.stop = stop
@@ -33,6 +37,7 @@ func (q *queueRunner) execute(ctx context.Context, t *task) (abandoned bool) {
 	}
 	_, mine := q.inflight[t.ID]
 	delete(q.inflight, t.ID)
+	t.stop = nil
 	abandoned = t.abandoned
 	if abandoned {
 		q.abandoned--
