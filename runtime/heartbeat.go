@@ -25,33 +25,39 @@ func (w *Worker) heartbeat(ctx context.Context) {
 			w.log.Error("refreshing the worker's registry row failed", "err", err)
 		}
 		w.abandonOverdue(ctx)
-		cutoff := time.Now().Add(-every)
-		var ids []int64
-		for _, q := range w.queues {
-			q.mu.Lock()
-			for id, t := range q.inflight {
-				if t.claimed.Before(cutoff) {
-					ids = append(ids, id)
-				}
+		w.extendLeases(ctx, time.Now().Add(-every))
+	}
+}
+
+// extendLeases extends the leases of the tasks this worker claimed before
+// cutoff, and cancels the receivers of those whose rows are gone or no
+// longer this worker's.
+func (w *Worker) extendLeases(ctx context.Context, cutoff time.Time) {
+	var ids []int64
+	for _, q := range w.queues {
+		q.mu.Lock()
+		for id, t := range q.inflight {
+			if t.claimed.Before(cutoff) {
+				ids = append(ids, id)
 			}
-			q.mu.Unlock()
 		}
-		if len(ids) == 0 {
-			continue
+		q.mu.Unlock()
+	}
+	if len(ids) == 0 {
+		return
+	}
+	kept, err := queries.ExtendLeases(ctx, w.db, dbsqlc.ExtendLeasesParams{Ids: ids, Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds()})
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Error("extending leases failed", "tasks", len(ids), "err", err)
 		}
-		kept, err := queries.ExtendLeases(ctx, w.db, dbsqlc.ExtendLeasesParams{Ids: ids, Worker: w.cfg.Name, LeaseSeconds: w.cfg.Lease.Seconds()})
-		if err != nil {
-			if ctx.Err() == nil {
-				w.log.Error("extending leases failed", "tasks", len(ids), "err", err)
-			}
-			continue
-		}
-		if len(kept) < len(ids) {
-			// The others were cancelled, or taken by another worker after a
-			// lost lease: stop their receivers (a worker that LISTENs has
-			// heard of the cancels already).
-			w.cancelRunning(gone(ids, kept))
-		}
+		return
+	}
+	if len(kept) < len(ids) {
+		// The others were cancelled, or taken by another worker after a
+		// lost lease: stop their receivers (a worker that LISTENs has
+		// usually heard of the cancels already).
+		w.cancelRunning(gone(ids, kept))
 	}
 }
 

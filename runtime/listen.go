@@ -54,6 +54,9 @@ func (w *Worker) listenOnce(ctx context.Context) error {
 		signal(q.wake)
 	}
 	signal(w.sendsWake)
+	// So are cancels: look whether the tasks this worker runs still exist
+	// (as the heartbeat does, but now). A cancel from here on is heard.
+	w.extendLeases(ctx, time.Now())
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
