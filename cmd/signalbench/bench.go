@@ -68,7 +68,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	run := fs.String("run", strings.Join(defaultWorkloads, ","), "comma-separated workloads to run (also: scale, rssbig, backlog, which run only when named)")
 	fs.IntVar(&o.n, "n", 100_000, "W1: tasks inserted up front and drained")
 	conc := fs.String("c", "16,100", "W1: worker concurrencies, one drain each")
-	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere), sampled (the same, one trace in ten) or memory (the SDK's in-memory exporter)")
+	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere), sampled (the same, one trace in ten), memory (the SDK's in-memory exporter), sdkspan (no otelsignal: a bare SDK span per attempt, the floor of any span-per-attempt tracing) or sdkspan-attrs (that span with six attributes)")
 	fs.BoolVar(&o.unique, "unique", false, "W2, W4: send with signalrt.Unique, a new key per order (the cost of the unique path)")
 	fs.BoolVar(&o.batched, "batched", false, "W2, W3: send in signalrt.BeginFunc, with the COMMIT (W4 always measures both paths)")
 	fs.IntVar(&o.backlogN, "backlog-n", 10_000_000, "backlog: tasks inserted up front and drained")

@@ -234,9 +234,52 @@ func TestOptions(t *testing.T) {
 	if strings.Join(o.run, ",") != "W1,floor" || o.n != 77 || o.duration != time.Second || o.pairs != 200 {
 		t.Fatalf("options %+v", o)
 	}
-	for _, args := range [][]string{{"-run", "W7"}, {"-k", "6"}, {"-c", "0"}, {"extra"}} {
+	for _, args := range [][]string{{"-run", "W7"}, {"-k", "6"}, {"-c", "0"}, {"extra"}, {"-otel", "sdk"}} {
 		if _, err := parseOptions(args, &errs); err == nil {
 			t.Errorf("parseOptions(%q) accepted", args)
 		}
+	}
+}
+
+// TestOTelModes drains a small W1 with each -otel mode and checks, from the
+// spans the worker counted, that the mode's hooks ran: a span for every
+// attempt, some but not all with one trace in ten, none when off.
+func TestOTelModes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := checkDB(ctx, dbURL()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	for _, mode := range otelModes {
+		t.Run(mode, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := cli(ctx, []string{"-quick", "-run", "W1", "-c", "16", "-n", strconv.Itoa(n), "-otel", mode}, &stdout, &stderr)
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+			}
+			m, err := parseLine(strings.TrimSpace(stdout.String()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m["tasks"] != strconv.Itoa(n) || m["error"] != "" {
+				t.Fatalf("line %v", m)
+			}
+			spans, counted := m["spans"]
+			switch mode {
+			case "off":
+				if counted || m["otel"] != "" {
+					t.Errorf("off: %v; want no otel and no spans", m)
+				}
+			case "sampled":
+				if k, _ := strconv.Atoi(spans); k <= 0 || k >= n {
+					t.Errorf("sampled: spans=%q of %d attempts; want some, not all", spans, n)
+				}
+			default:
+				if m["otel"] != mode || spans != strconv.Itoa(n) {
+					t.Errorf("%s: otel=%q spans=%q; want a span for each of %d attempts", mode, m["otel"], spans, n)
+				}
+			}
+		})
 	}
 }

@@ -99,6 +99,9 @@ func runDrain(ctx context.Context, o *options, workload string, n, c int) (line,
 		for _, k := range []string{"seconds", "tasks_per_s", "cpu_us_per_task", "peak_rss_mib"} {
 			l.add(k, res[k])
 		}
+		if v, ok := res["spans"]; ok {
+			l.add("spans", v) // the spans that ended in the worker
+		}
 		return nil
 	})
 	return l, err
@@ -215,7 +218,8 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := installOTel(*otelMode); err != nil {
+	spans, err := installOTel(*otelMode)
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
@@ -244,6 +248,9 @@ func childDrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	l.add("ran_seconds", res.ran)
 	l.add("cpu_us_per_task", float64(cpu.Microseconds())/float64(*n))
 	l.add("peak_rss_mib", float64(res.peakRSSKiB)/1024)
+	if spans != nil {
+		l.add("spans", spans())
+	}
 	fmt.Fprintln(stdout, l)
 	return 0
 }
