@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -49,13 +50,21 @@ func installOTel(mode string) (spans func() int64, err error) {
 			ctx, span := tracer.Start(ctx, "process")
 			defer span.End()
 			if attrs {
-				span.SetAttributes(
+				// From a pool, as otelsignal does: a variadic list
+				// would escape through the interface call, an
+				// allocation per attempt that the floor must not have.
+				kvs := attrPool.Get().(*[6]attribute.KeyValue)
+				*kvs = [6]attribute.KeyValue{
 					attribute.String("messaging.destination.name", info.Signal),
 					attribute.String("messaging.consumer.group.name", info.Receiver),
 					attribute.String("signals.queue", info.Queue),
 					attribute.Int64("messaging.message.id", info.ID),
 					attribute.Int("signals.attempt", info.Attempt),
-					attribute.Int("signals.max_attempts", info.MaxAttempts))
+					attribute.Int("signals.max_attempts", info.MaxAttempts),
+				}
+				span.SetAttributes(kvs[:]...)
+				*kvs = [6]attribute.KeyValue{}
+				attrPool.Put(kvs)
 			}
 			return next(ctx)
 		}})
@@ -78,6 +87,9 @@ func installOTel(mode string) (spans func() int64, err error) {
 	}
 	return ended.n.Load, nil
 }
+
+// attrPool holds the arrays that sdkspan-attrs passes its attributes in.
+var attrPool = sync.Pool{New: func() any { return new([6]attribute.KeyValue) }}
 
 // spanCounter is a span processor that counts the spans that end: an
 // atomic add per span.
