@@ -10,13 +10,13 @@
 -- InsertTasks), each with the number of sends moved.
 WITH sends AS (
     DELETE FROM signal_send
-    WHERE id IN (
+    WHERE id = ANY(ARRAY(
         SELECT p.id FROM signal_send p
         WHERE p.id <> ALL(@skip::bigint[])
         ORDER BY p.id
         LIMIT @max::integer
         FOR UPDATE SKIP LOCKED
-    )
+    ))
     RETURNING id, signal, receivers, queues, max_attempts, timeouts_ms, priorities, payload, run_at, headers, created_at
 ),
 inserted AS (
@@ -60,4 +60,4 @@ LISTEN signal_send;
 
 -- name: NextSendID :one
 -- The oldest send not in @skip, 0 if none (see fanOutOnce).
-SELECT coalesce(min(id), 0)::bigint AS id FROM signal_send WHERE id <> ALL(@skip::bigint[]);
+SELECT coalesce((SELECT p.id FROM signal_send p WHERE p.id <> ALL(@skip::bigint[]) ORDER BY p.id LIMIT 1), 0)::bigint AS id;

@@ -104,7 +104,7 @@ LIMIT @max::integer;
 WITH retried AS (
     UPDATE signal_task t
     SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
-    WHERE t.id IN (
+    WHERE t.id = ANY(ARRAY(
         SELECT m.id FROM signal_task m
         WHERE m.state IN ('dead', 'available') AND m.id > @after_id::bigint AND m.id < @before_id::bigint
           AND (sqlc.narg(state)::text IS NULL OR m.state = sqlc.narg(state)::text)
@@ -119,7 +119,7 @@ WITH retried AS (
         ORDER BY m.id
         LIMIT @max::integer
         FOR UPDATE SKIP LOCKED
-    )
+    ))
     RETURNING t.id, t.queue
 )
 SELECT r.id, pg_notify('signal_task', s.nsp || '.' || r.queue)::text AS notified
@@ -134,7 +134,7 @@ DELETE FROM signal_task WHERE id = ANY(@ids::bigint[]) AND state = 'dead' RETURN
 -- name: DiscardMatching :many
 -- Delete up to @max dead tasks that match the filter, oldest first.
 DELETE FROM signal_task t
-WHERE t.id IN (
+WHERE t.id = ANY(ARRAY(
     SELECT m.id FROM signal_task m
     WHERE m.state = 'dead' AND m.id > @after_id::bigint AND m.id < @before_id::bigint
       AND (sqlc.narg(queue)::text IS NULL OR m.queue = sqlc.narg(queue)::text)
@@ -144,7 +144,7 @@ WHERE t.id IN (
     ORDER BY m.id
     LIMIT @max::integer
     FOR UPDATE SKIP LOCKED
-)
+))
 RETURNING t.id;
 
 -- name: RunTasksNow :many
@@ -202,7 +202,7 @@ ORDER BY c.id;
 -- match the filter, oldest first.
 WITH cancelled AS (
     DELETE FROM signal_task t
-    WHERE t.id IN (
+    WHERE t.id = ANY(ARRAY(
         SELECT m.id FROM signal_task m
         WHERE m.state IN ('available', 'running') AND m.id > @after_id::bigint AND m.id < @before_id::bigint
           AND (sqlc.narg(state)::text IS NULL OR m.state = sqlc.narg(state)::text)
@@ -213,7 +213,7 @@ WITH cancelled AS (
         ORDER BY m.id
         LIMIT @max::integer
         FOR UPDATE SKIP LOCKED
-    )
+    ))
     RETURNING t.id, t.state
 )
 SELECT c.id, c.state, coalesce(CASE WHEN c.state = 'running' THEN pg_notify('signal_cancel', s.nsp || '.' || c.id::text)::text END, '')::text AS notified

@@ -68,7 +68,15 @@ WHERE t.id = @id::bigint AND t.attempt = @attempt::integer AND t.lease_until IS 
 -- receiver no worker has been able to run during it: no worker's table had
 -- the key, or every worker that had it declined the payload. They end dead,
 -- with the reason in their error history, to be retried after a deploy.
-WITH orphan AS (
+UPDATE signal_task t
+SET state = 'dead', finished_at = now(),
+    errors = t.errors || jsonb_build_array(jsonb_build_object(
+        'attempt', t.attempt, 'at', now(), 'worker', @worker::text,
+        'error', CASE WHEN t.declined IS NULL
+            THEN format('unknown receiver %s (signal %s): no worker whose dispatch table has this key ran during the last %s; deploy a binary that has it, then retry the task', t.receiver, t.signal, @grace::text)
+            ELSE format('payload does not decode: no live worker could decode it during the last %s (see the errors before); deploy a binary that can, then retry the task', @grace::text)
+        END))
+WHERE t.id = ANY(ARRAY(
     SELECT o.id
     FROM signal_task o
     WHERE o.state = 'available' AND o.run_at < now() - make_interval(secs => @grace_seconds::float8)
@@ -78,17 +86,7 @@ WITH orphan AS (
             AND (o.declined IS NULL OR r.contract <> ALL(o.declined)))
     LIMIT @max::integer
     FOR UPDATE SKIP LOCKED
-)
-UPDATE signal_task t
-SET state = 'dead', finished_at = now(),
-    errors = t.errors || jsonb_build_array(jsonb_build_object(
-        'attempt', t.attempt, 'at', now(), 'worker', @worker::text,
-        'error', CASE WHEN t.declined IS NULL
-            THEN format('unknown receiver %s (signal %s): no worker whose dispatch table has this key ran during the last %s; deploy a binary that has it, then retry the task', t.receiver, t.signal, @grace::text)
-            ELSE format('payload does not decode: no live worker could decode it during the last %s (see the errors before); deploy a binary that can, then retry the task', @grace::text)
-        END))
-FROM orphan
-WHERE t.id = orphan.id
+))
 RETURNING t.id, t.signal, t.receiver, t.queue, (t.declined IS NOT NULL)::boolean AS undecodable;
 
 -- name: TakeMaintenanceTurn :one
@@ -124,12 +122,12 @@ SELECT q.queue::text AS queue FROM q WHERE q.queue IS NOT NULL;
 -- knows them claims from @from any more.
 UPDATE signal_task t
 SET queue = @to_queue::text
-WHERE t.id IN (
+WHERE t.id = ANY(ARRAY(
     SELECT m.id FROM signal_task m
     WHERE m.state = 'available' AND m.queue = @from_queue::text AND m.receiver = ANY(@keys::text[])
     LIMIT @max::integer
     FOR UPDATE SKIP LOCKED
-);
+));
 
 -- name: DeleteGoneWorkers :execrows
 -- Rows of workers that died without unregistering, an hour after they

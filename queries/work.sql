@@ -27,62 +27,70 @@
 -- contracts (@contracts) could not decode and left for another version
 -- (declined). A paused queue (signal_queue) yields nothing; that condition
 -- does not depend on the row, so it is evaluated once per claim, before
--- the branches (written once: each condition costs planning time, and the
--- claim is planned on every call).
+-- the branches (written once: each condition costs planning time).
+--
+-- The claimed ids are collected into an array, and the UPDATE finds each
+-- by its primary key (see runtime/plan.go): a join with the claimed rows
+-- would let the planner walk the table once per claimed row when the
+-- statistics say the table is nearly empty. The tasks are returned in
+-- claim order, which the UPDATE does not keep.
 WITH claimed AS (
-    SELECT u.id FROM (
-        SELECT hi.id FROM (
-            SELECT c.id
-            FROM signal_task c
-            WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = @queue::text
-              AND -c.priority < 0
-              AND (-c.priority, c.run_at, c.id) > (@after_rank::integer, @after_run_at::timestamptz, @after_id::bigint)
-              AND c.run_at <= now()
-              AND c.receiver = ANY(@receivers::text[])
-              AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
-            ORDER BY -c.priority, c.run_at, c.id
-            LIMIT @max::integer
-            FOR UPDATE SKIP LOCKED
-        ) hi
-        UNION ALL
-        SELECT mid.id FROM (
-            SELECT c.id
-            FROM signal_task c
-            WHERE c.state = 'available' AND c.priority = 0 AND c.queue = @queue::text AND c.run_at <= now()
-              AND @after_rank::integer <= 0
-              AND (c.run_at, c.id) > (@after0_run_at::timestamptz, @after0_id::bigint)
-              AND c.receiver = ANY(@receivers::text[])
-              AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
-            ORDER BY c.run_at, c.id
-            LIMIT @max::integer
-            FOR UPDATE SKIP LOCKED
-        ) mid
-        UNION ALL
-        SELECT lo.id FROM (
-            SELECT c.id
-            FROM signal_task c
-            WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = @queue::text
-              AND -c.priority > 0
-              AND (-c.priority, c.run_at, c.id) > (@after_rank::integer, @after_run_at::timestamptz, @after_id::bigint)
-              AND c.run_at <= now()
-              AND c.receiver = ANY(@receivers::text[])
-              AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
-            ORDER BY -c.priority, c.run_at, c.id
-            LIMIT @max::integer
-            FOR UPDATE SKIP LOCKED
-        ) lo
-    ) u
-    WHERE NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = @queue::text AND p.paused_at IS NOT NULL)
-    LIMIT @max::integer
+    UPDATE signal_task t
+    SET state = 'running',
+        attempt = t.attempt + 1,
+        lease_until = now() + make_interval(secs => @lease_seconds::float8),
+        worker = @worker::text
+    WHERE t.id = ANY(ARRAY(
+        SELECT u.id FROM (
+            SELECT hi.id FROM (
+                SELECT c.id
+                FROM signal_task c
+                WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = @queue::text
+                  AND -c.priority < 0
+                  AND (-c.priority, c.run_at, c.id) > (@after_rank::integer, @after_run_at::timestamptz, @after_id::bigint)
+                  AND c.run_at <= now()
+                  AND c.receiver = ANY(@receivers::text[])
+                  AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
+                ORDER BY -c.priority, c.run_at, c.id
+                LIMIT @max::integer
+                FOR UPDATE SKIP LOCKED
+            ) hi
+            UNION ALL
+            SELECT mid.id FROM (
+                SELECT c.id
+                FROM signal_task c
+                WHERE c.state = 'available' AND c.priority = 0 AND c.queue = @queue::text AND c.run_at <= now()
+                  AND @after_rank::integer <= 0
+                  AND (c.run_at, c.id) > (@after0_run_at::timestamptz, @after0_id::bigint)
+                  AND c.receiver = ANY(@receivers::text[])
+                  AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
+                ORDER BY c.run_at, c.id
+                LIMIT @max::integer
+                FOR UPDATE SKIP LOCKED
+            ) mid
+            UNION ALL
+            SELECT lo.id FROM (
+                SELECT c.id
+                FROM signal_task c
+                WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = @queue::text
+                  AND -c.priority > 0
+                  AND (-c.priority, c.run_at, c.id) > (@after_rank::integer, @after_run_at::timestamptz, @after_id::bigint)
+                  AND c.run_at <= now()
+                  AND c.receiver = ANY(@receivers::text[])
+                  AND (c.declined IS NULL OR NOT c.declined && @contracts::text[])
+                ORDER BY -c.priority, c.run_at, c.id
+                LIMIT @max::integer
+                FOR UPDATE SKIP LOCKED
+            ) lo
+        ) u
+        WHERE NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = @queue::text AND p.paused_at IS NOT NULL)
+        LIMIT @max::integer
+    ))
+    RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at, t.headers, t.priority
 )
-UPDATE signal_task t
-SET state = 'running',
-    attempt = t.attempt + 1,
-    lease_until = now() + make_interval(secs => @lease_seconds::float8),
-    worker = @worker::text
-FROM claimed
-WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at, t.headers, t.priority;
+SELECT c.id, c.signal, c.receiver, c.payload, c.attempt, c.max_attempts, c.timeout_ms, c.run_at, c.headers, c.priority
+FROM claimed c
+ORDER BY c.priority DESC, c.run_at, c.id;
 
 -- name: CompleteTasks :exec
 -- Mark tasks succeeded, batched (Config.Retention > 0 keeps them). Rows are
@@ -139,14 +147,6 @@ WHERE id = ANY(@ids::bigint[]) AND lease_until IS NOT NULL AND worker = @worker:
 -- name: RescueExpired :many
 -- Tasks whose lease ran out (their worker died or lost its connection) go
 -- back to available, or end dead when that was their last attempt.
-WITH expired AS (
-    SELECT e.id
-    FROM signal_task e
-    WHERE e.state = 'running' AND e.lease_until < now()
-    ORDER BY e.lease_until
-    LIMIT @max::integer
-    FOR UPDATE SKIP LOCKED
-)
 UPDATE signal_task t
 SET state = CASE WHEN t.attempt >= t.max_attempts THEN 'dead' ELSE 'available' END,
     run_at = now(),
@@ -156,23 +156,43 @@ SET state = CASE WHEN t.attempt >= t.max_attempts THEN 'dead' ELSE 'available' E
         'attempt', t.attempt, 'at', now(),
         'error', 'lease expired: worker ' || coalesce(t.worker, '?') || ' stopped before the task finished',
         'worker', t.worker))
-FROM expired
-WHERE t.id = expired.id
+WHERE t.id = ANY(ARRAY(
+    SELECT e.id
+    FROM signal_task e
+    WHERE e.state = 'running' AND e.lease_until < now()
+    ORDER BY e.lease_until
+    LIMIT @max::integer
+    FOR UPDATE SKIP LOCKED
+))
 RETURNING t.id, t.queue, t.state;
 
 -- name: DueQueues :many
--- The queues that have due tasks (for RunUntilIdle).
-SELECT DISTINCT queue FROM signal_task WHERE state = 'available' AND run_at <= now() ORDER BY queue;
+-- The queues that have due tasks (for RunUntilIdle): the queues found by a
+-- loose index scan (see QueuesWithAvailable), each with one probe for a
+-- due task.
+WITH RECURSIVE q(queue) AS (
+    (SELECT a.queue FROM signal_task a WHERE a.state = 'available' ORDER BY a.queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT b.queue FROM signal_task b WHERE b.state = 'available' AND b.queue > q.queue ORDER BY b.queue LIMIT 1)
+    FROM q WHERE q.queue IS NOT NULL
+)
+SELECT q.queue::text AS queue FROM q
+WHERE q.queue IS NOT NULL
+  AND EXISTS (SELECT 1 FROM signal_task d WHERE d.state = 'available' AND d.queue = q.queue AND d.run_at <= now())
+ORDER BY q.queue;
 
 -- name: DeleteFinished :execrows
--- Retention: delete up to @max finished tasks of @state finished before @before.
+-- Retention: delete up to @max finished tasks of @state finished before
+-- @before, oldest first. The second condition on the state tells the
+-- planner of a generic plan, which does not know @state, that
+-- signal_task_finished holds the rows.
 DELETE FROM signal_task
-WHERE id IN (
+WHERE id = ANY(ARRAY(
     SELECT f.id FROM signal_task f
-    WHERE f.state = @state::text AND f.finished_at < @before::timestamptz
+    WHERE f.state = @state::text AND f.state IN ('succeeded', 'dead') AND f.finished_at < @before::timestamptz
     ORDER BY f.finished_at
     LIMIT @max::integer
-);
+));
 
 -- name: Listen :exec
 LISTEN signal_task;
@@ -186,3 +206,19 @@ LISTEN signal_cancel;
 -- The schema that holds signal_task: the prefix of the notifications meant
 -- for this worker (see InsertTasks).
 SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass;
+
+-- name: PlanFromIndexes :exec
+-- Sent before a hot statement in the same batch, and so in the same
+-- transaction (see runtime/plan.go): until that transaction ends, the
+-- planner takes an index path over any sequential scan, bitmap scan or
+-- sort it could use instead, whatever the statistics say. The hot
+-- statements read the queue in an index's order and stop at their LIMIT;
+-- when the statistics say that the table is nearly empty (as after a
+-- VACUUM of a drained queue) or that few rows pass a filter, a plan that
+-- reads all the matching tasks and sorts them looks as cheap, and would
+-- cost a read of the whole queue on every call.
+--
+-- Nor does it plan parallel workers: the statements are short, and a
+-- parallel plan may read a wider index than the one the rows are in.
+SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true),
+       set_config('max_parallel_workers_per_gather', '0', true);

@@ -47,7 +47,7 @@ type AttemptError struct {
 
 // GetTask returns the task with the given id.
 func GetTask(ctx context.Context, db Executor, id int64) (Task, error) {
-	r, err := queries.GetTask(ctx, db, id)
+	r, err := queries.GetTask(ctx, planned(db), id)
 	if err != nil {
 		return Task{}, fmt.Errorf("task %d: %w", id, err)
 	}
@@ -70,7 +70,7 @@ func ListTasks(ctx context.Context, db Executor, f TaskFilter) ([]Task, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	rows, err := queries.ListTasks(ctx, db, dbsqlc.ListTasksParams{
+	rows, err := queries.ListTasks(ctx, planned(db), dbsqlc.ListTasksParams{
 		State: nonEmpty(f.State), Signal: nonEmpty(f.Signal), Receiver: nonEmpty(f.Receiver),
 		AfterID: f.AfterID, Max: int32(f.Limit),
 	})
@@ -116,7 +116,7 @@ type Count struct {
 
 // CountTasks returns the number of tasks per queue and state.
 func CountTasks(ctx context.Context, db Executor) ([]Count, error) {
-	rows, err := queries.CountTasks(ctx, db)
+	rows, err := queries.CountTasks(ctx, planned(db))
 	if err != nil {
 		return nil, fmt.Errorf("counting tasks: %w", err)
 	}
@@ -135,7 +135,7 @@ func CountTasks(ctx context.Context, db Executor) ([]Count, error) {
 // ([Unique]) is left dead while another task of its receiver and key is
 // pending or a newer one is dead, so that the key keeps one pending task.
 func Retry(ctx context.Context, db Executor, ids ...int64) (int64, error) {
-	rows, err := queries.RetryTasks(ctx, db, ids)
+	rows, err := queries.RetryTasks(ctx, planned(db), ids)
 	if err != nil {
 		return 0, fmt.Errorf("retrying tasks: %w", err)
 	}

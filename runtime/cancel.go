@@ -27,7 +27,7 @@ var ErrCancelled = errors.New("task cancelled")
 // ends; whatever it returns is not recorded. Work it did before that stays
 // done: cancel is a request to stop, not a rollback.
 func Cancel(ctx context.Context, db Executor, ids ...int64) (int64, error) {
-	rows, err := queries.CancelTasks(ctx, db, ids)
+	rows, err := queries.CancelTasks(ctx, planned(db), ids)
 	if err != nil {
 		return 0, fmt.Errorf("cancelling tasks: %w", err)
 	}
@@ -50,7 +50,7 @@ func CancelMatching(ctx context.Context, db Executor, q TaskQuery) (int64, error
 	}
 	var n int64
 	for {
-		rows, err := queries.CancelMatching(ctx, db, dbsqlc.CancelMatchingParams{
+		rows, err := queries.CancelMatching(ctx, planned(db), dbsqlc.CancelMatchingParams{
 			AfterID: after, BeforeID: before, State: nonEmpty(q.State), Queue: nonEmpty(q.Queue), Signal: nonEmpty(q.Signal),
 			Receiver: nonEmpty(q.Receiver), ErrorContains: nonEmpty(q.ErrorContains), Max: actionBatch,
 		})

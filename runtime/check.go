@@ -127,7 +127,7 @@ func CheckTasks(ctx context.Context, db Executor, table Table, limit int) (Check
 		byKey[r.Key] = r
 	}
 	var rep CheckReport
-	counts, err := queries.CheckCountTasks(ctx, db)
+	counts, err := queries.CheckCountTasks(ctx, planned(db))
 	if err != nil {
 		return rep, fmt.Errorf("counting queued tasks: %w", err)
 	}
@@ -167,7 +167,7 @@ func CheckTasks(ctx context.Context, db Executor, table Table, limit int) (Check
 	sort.Strings(decodable)
 	var after int64
 	for len(decodable) > 0 && rep.Decoded < int64(limit) {
-		rows, err := queries.CheckPayloads(ctx, db, dbsqlc.CheckPayloadsParams{
+		rows, err := queries.CheckPayloads(ctx, planned(db), dbsqlc.CheckPayloadsParams{
 			AfterID: after, Receivers: decodable, Max: int32(min(checkPage, int64(limit)-rep.Decoded)),
 		})
 		if err != nil {
@@ -193,7 +193,7 @@ func CheckTasks(ctx context.Context, db Executor, table Table, limit int) (Check
 		}
 		if rep.Decoded >= int64(limit) && len(rows) > 0 {
 			// More may follow: look once more whether they exist.
-			more, err := queries.CheckPayloads(ctx, db, dbsqlc.CheckPayloadsParams{AfterID: after, Receivers: decodable, Max: 1})
+			more, err := queries.CheckPayloads(ctx, planned(db), dbsqlc.CheckPayloadsParams{AfterID: after, Receivers: decodable, Max: 1})
 			if err != nil {
 				return rep, fmt.Errorf("reading queued payloads: %w", err)
 			}
@@ -232,7 +232,7 @@ func checkSends(ctx context.Context, db Executor, byKey map[string]Receiver, dec
 	}
 	var after int64
 	for {
-		rows, err := queries.CheckSendPayloads(ctx, db, dbsqlc.CheckSendPayloadsParams{AfterID: after, Max: int32(checkPage)})
+		rows, err := queries.CheckSendPayloads(ctx, planned(db), dbsqlc.CheckSendPayloadsParams{AfterID: after, Max: int32(checkPage)})
 		if err != nil {
 			return fmt.Errorf("reading the payloads of sends not fanned out yet: %w", err)
 		}

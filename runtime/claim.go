@@ -307,7 +307,7 @@ func (q *queueRunner) claim(ctx context.Context, max int, after *cursor) ([]dbsq
 	w := q.w
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Lease)
 	defer cancel()
-	return queries.ClaimTasks(ctx, w.db, w.claimParams(q.name, max, after))
+	return queries.ClaimTasks(ctx, indexOnly{w.db}, w.claimParams(q.name, max, after))
 }
 
 // claimParams are the parameters of a claim of up to max tasks of queue,

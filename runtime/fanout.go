@@ -65,7 +65,7 @@ func (w *Worker) fanOutLoop(ctx context.Context) {
 // fanOutOnce moves the sends one at a time instead; one that fails alone is
 // logged, stays in signal_send (it is counted by QueueOverview as
 // pending), and is left out of the batches (skip) for fanOutRetry.
-func (w *Worker) fanOutOnce(ctx context.Context, db dbsqlc.DBTX, skip map[int64]time.Time) (int, error) {
+func (w *Worker) fanOutOnce(ctx context.Context, db database, skip map[int64]time.Time) (int, error) {
 	now := time.Now()
 	ids := make([]int64, 0, len(skip))
 	for id, until := range skip {
@@ -75,7 +75,7 @@ func (w *Worker) fanOutOnce(ctx context.Context, db dbsqlc.DBTX, skip map[int64]
 		}
 		ids = append(ids, id)
 	}
-	rows, err := queries.FanOutSends(ctx, db, dbsqlc.FanOutSendsParams{Skip: ids, Max: fanOutBatch})
+	rows, err := queries.FanOutSends(ctx, indexOnly{db}, dbsqlc.FanOutSendsParams{Skip: ids, Max: fanOutBatch})
 	if err == nil {
 		return w.fannedOut(rows), nil
 	}
@@ -85,14 +85,14 @@ func (w *Worker) fanOutOnce(ctx context.Context, db dbsqlc.DBTX, skip map[int64]
 	// One at a time, until one fails or none is left.
 	moved := 0
 	for range fanOutBatch {
-		id, err := queries.NextSendID(ctx, db, ids)
+		id, err := queries.NextSendID(ctx, indexOnly{db}, ids)
 		if err != nil {
 			return moved, err
 		}
 		if id == 0 {
 			return moved, nil
 		}
-		rows, err := queries.FanOutSends(ctx, db, dbsqlc.FanOutSendsParams{Skip: ids, Max: 1})
+		rows, err := queries.FanOutSends(ctx, indexOnly{db}, dbsqlc.FanOutSendsParams{Skip: ids, Max: 1})
 		if err != nil {
 			if ctx.Err() != nil {
 				return moved, err

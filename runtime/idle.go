@@ -45,7 +45,7 @@ func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 	for {
 		// Sends made in BeginFunc become tasks first.
 		for {
-			n, err := w.fanOutOnce(ctx, w.pool, map[int64]time.Time{})
+			n, err := w.fanOutOnce(ctx, w.db, map[int64]time.Time{})
 			if err != nil {
 				return st, fmt.Errorf("run until idle: fanning out sends: %w", err)
 			}
@@ -53,7 +53,7 @@ func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 				break
 			}
 		}
-		queues, err := queries.DueQueues(ctx, w.pool)
+		queues, err := queries.DueQueues(ctx, w.db)
 		if err != nil {
 			return st, fmt.Errorf("run until idle: %w", err)
 		}
@@ -64,7 +64,7 @@ func (w *Worker) RunUntilIdle(ctx context.Context) (RunStats, error) {
 		for _, qn := range queues {
 			p := w.claimParams(qn, 100, nil)
 			p.Receivers = w.keys // limited receivers too: one task at a time, limits aside
-			rows, err := queries.ClaimTasks(ctx, w.pool, p)
+			rows, err := queries.ClaimTasks(ctx, indexOnly{w.db}, p)
 			if err != nil {
 				return st, fmt.Errorf("run until idle: claiming: %w", err)
 			}

@@ -154,7 +154,7 @@ func (q *queueRunner) claimLimited(ctx context.Context, l *limitedReceiver, free
 			if !l.queue {
 				p.Receivers = []string{l.key}
 			}
-			if rows, err = queries.ClaimTasks(ctx, tx, p); err != nil {
+			if rows, err = queries.ClaimTasks(ctx, indexOnly{tx}, p); err != nil {
 				return err
 			}
 		}

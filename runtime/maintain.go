@@ -15,7 +15,6 @@ import (
 func (w *Worker) maintain(ctx context.Context) {
 	sweepEvery := min(w.cfg.OrphanGrace/4, time.Minute)
 	every := min(w.cfg.Lease/2, sweepEvery)
-	const batch = 1000
 	for {
 		mine, err := queries.TakeMaintenanceTurn(ctx, w.db, dbsqlc.TakeMaintenanceTurnParams{Name: "sweep", EverySeconds: sweepEvery.Seconds()})
 		if err != nil && ctx.Err() == nil {
@@ -25,28 +24,35 @@ func (w *Worker) maintain(ctx context.Context) {
 			w.sweep(ctx)
 			w.deleteOld(ctx)
 		}
-		for ctx.Err() == nil {
-			rows, err := queries.RescueExpired(ctx, w.db, batch)
-			if err != nil {
-				if ctx.Err() == nil {
-					w.log.Error("rescuing expired tasks failed", "err", err)
-				}
-				break
-			}
-			for _, r := range rows {
-				w.log.Warn("lease expired; task rescued", "task", r.ID, "queue", r.Queue, "state", r.State)
-				if q := w.byName[r.Queue]; q != nil {
-					signal(q.wake)
-				}
-			}
-			if len(rows) < batch {
-				break
-			}
-		}
+		w.rescueExpired(ctx)
 		w.deleteFinished(ctx, "succeeded", w.cfg.Retention)
 		w.deleteFinished(ctx, "dead", w.cfg.DeadRetention)
 		sleep(ctx, every)
 		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// rescueExpired gives the tasks whose lease ran out back to their queue,
+// or ends them dead when that was their last attempt, in batches.
+func (w *Worker) rescueExpired(ctx context.Context) {
+	const batch = 1000
+	for ctx.Err() == nil {
+		rows, err := queries.RescueExpired(ctx, indexOnly{w.db}, batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Error("rescuing expired tasks failed", "err", err)
+			}
+			return
+		}
+		for _, r := range rows {
+			w.log.Warn("lease expired; task rescued", "task", r.ID, "queue", r.Queue, "state", r.State)
+			if q := w.byName[r.Queue]; q != nil {
+				signal(q.wake)
+			}
+		}
+		if len(rows) < batch {
 			return
 		}
 	}
@@ -58,7 +64,7 @@ func (w *Worker) deleteFinished(ctx context.Context, state string, keep time.Dur
 	}
 	const batch = 1000
 	for ctx.Err() == nil {
-		n, err := queries.DeleteFinished(ctx, w.db, dbsqlc.DeleteFinishedParams{State: state, Before: time.Now().Add(-keep), Max: batch})
+		n, err := queries.DeleteFinished(ctx, indexOnly{w.db}, dbsqlc.DeleteFinishedParams{State: state, Before: time.Now().Add(-keep), Max: batch})
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Error("deleting finished tasks failed", "state", state, "err", err)

@@ -106,7 +106,7 @@ func SearchTasks(ctx context.Context, db Executor, q TaskQuery) ([]Task, error) 
 		q.Limit = 50
 	}
 	after, before := q.idBounds()
-	rows, err := queries.SearchTasks(ctx, db, dbsqlc.SearchTasksParams{
+	rows, err := queries.SearchTasks(ctx, planned(db), dbsqlc.SearchTasksParams{
 		BeforeID: before, MinID: after + 1,
 		State: nonEmpty(q.State), Queue: nonEmpty(q.Queue), Signal: nonEmpty(q.Signal), Receiver: nonEmpty(q.Receiver),
 		CreatedAfter: nonZeroTime(q.CreatedAfter), CreatedBefore: nonZeroTime(q.CreatedBefore),
@@ -176,19 +176,19 @@ type ReceiverCounts struct {
 // not the whole table: on 1,000,000 tasks it takes a few tens of
 // milliseconds.
 func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
-	counts, err := queries.CountByQueue(ctx, db)
+	counts, err := queries.CountByQueue(ctx, planned(db))
 	if err != nil {
 		return nil, fmt.Errorf("counting tasks: %w", err)
 	}
-	lags, err := queries.QueueLags(ctx, db)
+	lags, err := queries.QueueLags(ctx, planned(db))
 	if err != nil {
 		return nil, fmt.Errorf("measuring queue lags: %w", err)
 	}
-	paused, err := queries.PausedQueues(ctx, db)
+	paused, err := queries.PausedQueues(ctx, planned(db))
 	if err != nil {
 		return nil, fmt.Errorf("listing paused queues: %w", err)
 	}
-	pending, err := queries.PendingSends(ctx, db)
+	pending, err := queries.PendingSends(ctx, planned(db))
 	if err != nil {
 		return nil, fmt.Errorf("counting sends not fanned out: %w", err)
 	}
@@ -227,7 +227,7 @@ func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
 // QueueReceivers returns the available, running and dead tasks of one
 // queue per receiver, by receiver key.
 func QueueReceivers(ctx context.Context, db Executor, queue string) ([]ReceiverCounts, error) {
-	counts, err := queries.CountByReceiver(ctx, db, queue)
+	counts, err := queries.CountByReceiver(ctx, planned(db), queue)
 	if err != nil {
 		return nil, fmt.Errorf("counting the tasks of queue %s: %w", queue, err)
 	}
@@ -267,11 +267,11 @@ func Throughput(ctx context.Context, db Executor, minutes int) (since time.Time,
 	if minutes < 1 {
 		return time.Time{}, nil, fmt.Errorf("throughput of %d minutes; want 1 or more", minutes)
 	}
-	since, err = queries.MinutesAgo(ctx, db, int32(minutes))
+	since, err = queries.MinutesAgo(ctx, planned(db), int32(minutes))
 	if err != nil {
 		return time.Time{}, nil, fmt.Errorf("reading throughput: %w", err)
 	}
-	rows, err := queries.Throughput(ctx, db, since)
+	rows, err := queries.Throughput(ctx, planned(db), since)
 	if err != nil {
 		return time.Time{}, nil, fmt.Errorf("reading throughput: %w", err)
 	}
@@ -307,7 +307,7 @@ type WorkerInfo struct {
 
 // Workers returns the registered workers, live and gone, by name.
 func Workers(ctx context.Context, db Executor) ([]WorkerInfo, error) {
-	rows, err := queries.Workers(ctx, db)
+	rows, err := queries.Workers(ctx, planned(db))
 	if err != nil {
 		return nil, fmt.Errorf("listing workers: %w", err)
 	}
@@ -336,7 +336,7 @@ func PauseQueue(ctx context.Context, db Executor, queue string) error {
 	if queue == "" {
 		return fmt.Errorf("pause: empty queue name")
 	}
-	if err := queries.PauseQueue(ctx, db, queue); err != nil {
+	if err := queries.PauseQueue(ctx, planned(db), queue); err != nil {
 		return fmt.Errorf("pausing queue %s: %w", queue, err)
 	}
 	return nil
@@ -345,7 +345,7 @@ func PauseQueue(ctx context.Context, db Executor, queue string) error {
 // ResumeQueue resumes a paused queue and wakes its workers. It reports
 // whether the queue was paused.
 func ResumeQueue(ctx context.Context, db Executor, queue string) (bool, error) {
-	rows, err := queries.ResumeQueue(ctx, db, queue)
+	rows, err := queries.ResumeQueue(ctx, planned(db), queue)
 	if err != nil {
 		return false, fmt.Errorf("resuming queue %s: %w", queue, err)
 	}
@@ -373,7 +373,7 @@ func RetryMatching(ctx context.Context, db Executor, q TaskQuery) (int64, error)
 	}
 	var n int64
 	for {
-		rows, err := queries.RetryMatching(ctx, db, dbsqlc.RetryMatchingParams{
+		rows, err := queries.RetryMatching(ctx, planned(db), dbsqlc.RetryMatchingParams{
 			AfterID: after, BeforeID: before, State: nonEmpty(q.State), Queue: nonEmpty(q.Queue), Signal: nonEmpty(q.Signal),
 			Receiver: nonEmpty(q.Receiver), ErrorContains: nonEmpty(q.ErrorContains), Max: actionBatch,
 		})
@@ -392,7 +392,7 @@ func RetryMatching(ctx context.Context, db Executor, q TaskQuery) (int64, error)
 // the newest task now, so that a batched action does not chase new tasks.
 func boundNow(ctx context.Context, db Executor, q TaskQuery) (after, before int64, err error) {
 	after, before = q.idBounds()
-	newest, err := queries.NewestTaskID(ctx, db)
+	newest, err := queries.NewestTaskID(ctx, planned(db))
 	if err != nil {
 		return 0, 0, fmt.Errorf("finding the newest task: %w", err)
 	}
@@ -402,7 +402,7 @@ func boundNow(ctx context.Context, db Executor, q TaskQuery) (after, before int6
 // Discard deletes the given tasks that are dead, and returns how many it
 // deleted; tasks in other states are left alone.
 func Discard(ctx context.Context, db Executor, ids ...int64) (int64, error) {
-	rows, err := queries.DiscardTasks(ctx, db, ids)
+	rows, err := queries.DiscardTasks(ctx, planned(db), ids)
 	if err != nil {
 		return 0, fmt.Errorf("discarding tasks: %w", err)
 	}
@@ -424,7 +424,7 @@ func DiscardMatching(ctx context.Context, db Executor, q TaskQuery) (int64, erro
 	}
 	var n int64
 	for {
-		ids, err := queries.DiscardMatching(ctx, db, dbsqlc.DiscardMatchingParams{
+		ids, err := queries.DiscardMatching(ctx, planned(db), dbsqlc.DiscardMatchingParams{
 			AfterID: after, BeforeID: before, Queue: nonEmpty(q.Queue), Signal: nonEmpty(q.Signal),
 			Receiver: nonEmpty(q.Receiver), ErrorContains: nonEmpty(q.ErrorContains), Max: actionBatch,
 		})
@@ -443,7 +443,7 @@ func DiscardMatching(ctx context.Context, db Executor, q TaskQuery) (int64, erro
 // backing off before a retry) due now, wakes their workers, and returns how
 // many it changed.
 func RunNow(ctx context.Context, db Executor, ids ...int64) (int64, error) {
-	rows, err := queries.RunTasksNow(ctx, db, ids)
+	rows, err := queries.RunTasksNow(ctx, planned(db), ids)
 	if err != nil {
 		return 0, fmt.Errorf("running tasks now: %w", err)
 	}
@@ -463,7 +463,7 @@ type QueueGauge struct {
 // metrics gauge polls once per collection. The tasks of sends made in
 // [BeginFunc] that no worker has fanned out yet count as available.
 func QueueGauges(ctx context.Context, db Executor) ([]QueueGauge, error) {
-	rows, err := queries.QueueGauges(ctx, db)
+	rows, err := queries.QueueGauges(ctx, planned(db))
 	if err != nil {
 		return nil, fmt.Errorf("reading queue gauges: %w", err)
 	}

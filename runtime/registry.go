@@ -242,7 +242,7 @@ func (w *Worker) sweep(ctx context.Context) {
 	}
 	grace := w.cfg.OrphanGrace
 	for ctx.Err() == nil {
-		rows, err := queries.KillOrphans(ctx, w.db, dbsqlc.KillOrphansParams{
+		rows, err := queries.KillOrphans(ctx, indexOnly{w.db}, dbsqlc.KillOrphansParams{
 			Worker: w.cfg.Name, GraceSeconds: grace.Seconds(), Grace: grace.String(), Max: sweepBatch,
 		})
 		if err != nil {
@@ -313,7 +313,7 @@ func (w *Worker) moveTasks(ctx context.Context) error {
 		for to, keys := range byTarget {
 			sort.Strings(keys)
 			for ctx.Err() == nil {
-				n, err := queries.MoveTasks(ctx, w.db, dbsqlc.MoveTasksParams{FromQueue: from, ToQueue: to, Keys: keys, Max: sweepBatch})
+				n, err := queries.MoveTasks(ctx, indexOnly{w.db}, dbsqlc.MoveTasksParams{FromQueue: from, ToQueue: to, Keys: keys, Max: sweepBatch})
 				if err != nil {
 					return err
 				}

@@ -21,7 +21,7 @@ import (
 // one of them at a time.
 type Worker struct {
 	pool      *pgxpool.Pool // the pool given to NewWorker
-	db        *pgxpool.Pool // the pool of the bookkeeping: pool, or Run's own
+	db        database      // the bookkeeping's: pool, or Run's own pool while it runs
 	cfg       Config
 	log       *slog.Logger
 	receivers map[string]Receiver

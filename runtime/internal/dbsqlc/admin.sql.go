@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-const advisoryXactLock = `-- name: AdvisoryXactLock :exec
+const AdvisoryXactLock = `-- name: AdvisoryXactLock :exec
 SELECT pg_advisory_xact_lock($1::bigint)
 `
 
@@ -20,11 +20,11 @@ SELECT pg_advisory_xact_lock($1::bigint)
 // server connection that a pooler (PgBouncer in transaction pooling mode)
 // hands to another client afterwards.
 func (q *Queries) AdvisoryXactLock(ctx context.Context, db DBTX, key int64) error {
-	_, err := db.Exec(ctx, advisoryXactLock, key)
+	_, err := db.Exec(ctx, AdvisoryXactLock, key)
 	return err
 }
 
-const countTasks = `-- name: CountTasks :many
+const CountTasks = `-- name: CountTasks :many
 SELECT queue, state, count(*)::bigint AS n
 FROM signal_task
 GROUP BY queue, state
@@ -38,7 +38,7 @@ type CountTasksRow struct {
 }
 
 func (q *Queries) CountTasks(ctx context.Context, db DBTX) ([]CountTasksRow, error) {
-	rows, err := db.Query(ctx, countTasks)
+	rows, err := db.Query(ctx, CountTasks)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (q *Queries) CountTasks(ctx context.Context, db DBTX) ([]CountTasksRow, err
 	return items, nil
 }
 
-const getTask = `-- name: GetTask :one
+const GetTask = `-- name: GetTask :one
 SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE id = $1::bigint
@@ -80,7 +80,7 @@ type GetTaskRow struct {
 }
 
 func (q *Queries) GetTask(ctx context.Context, db DBTX, id int64) (GetTaskRow, error) {
-	row := db.QueryRow(ctx, getTask, id)
+	row := db.QueryRow(ctx, GetTask, id)
 	var i GetTaskRow
 	err := row.Scan(
 		&i.ID,
@@ -100,7 +100,7 @@ func (q *Queries) GetTask(ctx context.Context, db DBTX, id int64) (GetTaskRow, e
 	return i, err
 }
 
-const listTasks = `-- name: ListTasks :many
+const ListTasks = `-- name: ListTasks :many
 SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE ($1::text IS NULL OR state = $1::text)
@@ -136,7 +136,7 @@ type ListTasksRow struct {
 }
 
 func (q *Queries) ListTasks(ctx context.Context, db DBTX, arg ListTasksParams) ([]ListTasksRow, error) {
-	rows, err := db.Query(ctx, listTasks,
+	rows, err := db.Query(ctx, ListTasks,
 		arg.State,
 		arg.Signal,
 		arg.Receiver,
@@ -175,7 +175,7 @@ func (q *Queries) ListTasks(ctx context.Context, db DBTX, arg ListTasksParams) (
 	return items, nil
 }
 
-const recordSchemaVersion = `-- name: RecordSchemaVersion :exec
+const RecordSchemaVersion = `-- name: RecordSchemaVersion :exec
 INSERT INTO signal_schema_version (version, name) VALUES ($1::integer, $2::text)
 `
 
@@ -185,11 +185,11 @@ type RecordSchemaVersionParams struct {
 }
 
 func (q *Queries) RecordSchemaVersion(ctx context.Context, db DBTX, arg RecordSchemaVersionParams) error {
-	_, err := db.Exec(ctx, recordSchemaVersion, arg.Version, arg.Name)
+	_, err := db.Exec(ctx, RecordSchemaVersion, arg.Version, arg.Name)
 	return err
 }
 
-const retryTasks = `-- name: RetryTasks :many
+const RetryTasks = `-- name: RetryTasks :many
 WITH retried AS (
     UPDATE signal_task t
     SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
@@ -218,7 +218,7 @@ type RetryTasksRow struct {
 // its receiver and key is pending and no newer one is dead: the key stays
 // held by one pending task (see signalrt.Unique).
 func (q *Queries) RetryTasks(ctx context.Context, db DBTX, ids []int64) ([]RetryTasksRow, error) {
-	rows, err := db.Query(ctx, retryTasks, ids)
+	rows, err := db.Query(ctx, RetryTasks, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -237,12 +237,12 @@ func (q *Queries) RetryTasks(ctx context.Context, db DBTX, ids []int64) ([]Retry
 	return items, nil
 }
 
-const schemaVersions = `-- name: SchemaVersions :many
+const SchemaVersions = `-- name: SchemaVersions :many
 SELECT version FROM signal_schema_version ORDER BY version
 `
 
 func (q *Queries) SchemaVersions(ctx context.Context, db DBTX) ([]int32, error) {
-	rows, err := db.Query(ctx, schemaVersions)
+	rows, err := db.Query(ctx, SchemaVersions)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"context"
 )
 
-const checkCountTasks = `-- name: CheckCountTasks :many
+const CheckCountTasks = `-- name: CheckCountTasks :many
 
 SELECT c.signal::text AS signal, c.receiver::text AS receiver, c.state::text AS state, sum(c.n)::bigint AS n
 FROM (
@@ -40,7 +40,7 @@ type CheckCountTasksRow struct {
 // per signal, receiver and state; the tasks of sends not fanned out yet
 // (signal_send) count as available.
 func (q *Queries) CheckCountTasks(ctx context.Context, db DBTX) ([]CheckCountTasksRow, error) {
-	rows, err := db.Query(ctx, checkCountTasks)
+	rows, err := db.Query(ctx, CheckCountTasks)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (q *Queries) CheckCountTasks(ctx context.Context, db DBTX) ([]CheckCountTas
 	return items, nil
 }
 
-const checkPayloads = `-- name: CheckPayloads :many
+const CheckPayloads = `-- name: CheckPayloads :many
 SELECT id, signal, receiver, state, payload
 FROM signal_task
 WHERE id > $1::bigint
@@ -91,7 +91,7 @@ type CheckPayloadsRow struct {
 // One page of those tasks' payloads, of the given receivers, in id order
 // after after_id (keyset paging).
 func (q *Queries) CheckPayloads(ctx context.Context, db DBTX, arg CheckPayloadsParams) ([]CheckPayloadsRow, error) {
-	rows, err := db.Query(ctx, checkPayloads, arg.AfterID, arg.Receivers, arg.Max)
+	rows, err := db.Query(ctx, CheckPayloads, arg.AfterID, arg.Receivers, arg.Max)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (q *Queries) CheckPayloads(ctx context.Context, db DBTX, arg CheckPayloadsP
 	return items, nil
 }
 
-const checkSendPayloads = `-- name: CheckSendPayloads :many
+const CheckSendPayloads = `-- name: CheckSendPayloads :many
 WITH page AS (
     SELECT p.id, p.signal, p.receivers, p.payload
     FROM signal_send p
@@ -145,7 +145,7 @@ type CheckSendPayloadsRow struct {
 // One page of the sends not fanned out yet (@max sends after @after_id, in
 // id order), a row per receiver.
 func (q *Queries) CheckSendPayloads(ctx context.Context, db DBTX, arg CheckSendPayloadsParams) ([]CheckSendPayloadsRow, error) {
-	rows, err := db.Query(ctx, checkSendPayloads, arg.AfterID, arg.Max)
+	rows, err := db.Query(ctx, CheckSendPayloads, arg.AfterID, arg.Max)
 	if err != nil {
 		return nil, err
 	}

@@ -10,16 +10,16 @@ import (
 	"time"
 )
 
-const fanOutSends = `-- name: FanOutSends :many
+const FanOutSends = `-- name: FanOutSends :many
 WITH sends AS (
     DELETE FROM signal_send
-    WHERE id IN (
+    WHERE id = ANY(ARRAY(
         SELECT p.id FROM signal_send p
         WHERE p.id <> ALL($1::bigint[])
         ORDER BY p.id
         LIMIT $2::integer
         FOR UPDATE SKIP LOCKED
-    )
+    ))
     RETURNING id, signal, receivers, queues, max_attempts, timeouts_ms, priorities, payload, run_at, headers, created_at
 ),
 inserted AS (
@@ -69,7 +69,7 @@ type FanOutSendsRow struct {
 // due now: those queues are woken with a NOTIFY, delivered on commit, see
 // InsertTasks), each with the number of sends moved.
 func (q *Queries) FanOutSends(ctx context.Context, db DBTX, arg FanOutSendsParams) ([]FanOutSendsRow, error) {
-	rows, err := db.Query(ctx, fanOutSends, arg.Skip, arg.Max)
+	rows, err := db.Query(ctx, FanOutSends, arg.Skip, arg.Max)
 	if err != nil {
 		return nil, err
 	}
@@ -94,29 +94,29 @@ func (q *Queries) FanOutSends(ctx context.Context, db DBTX, arg FanOutSendsParam
 	return items, nil
 }
 
-const listenSends = `-- name: ListenSends :exec
+const ListenSends = `-- name: ListenSends :exec
 LISTEN signal_send
 `
 
 // Sends in signalrt.BeginFunc notify "schema" on signal_send (InsertSend).
 func (q *Queries) ListenSends(ctx context.Context, db DBTX) error {
-	_, err := db.Exec(ctx, listenSends)
+	_, err := db.Exec(ctx, ListenSends)
 	return err
 }
 
-const nextSendID = `-- name: NextSendID :one
-SELECT coalesce(min(id), 0)::bigint AS id FROM signal_send WHERE id <> ALL($1::bigint[])
+const NextSendID = `-- name: NextSendID :one
+SELECT coalesce((SELECT p.id FROM signal_send p WHERE p.id <> ALL($1::bigint[]) ORDER BY p.id LIMIT 1), 0)::bigint AS id
 `
 
 // The oldest send not in @skip, 0 if none (see fanOutOnce).
 func (q *Queries) NextSendID(ctx context.Context, db DBTX, skip []int64) (int64, error) {
-	row := db.QueryRow(ctx, nextSendID, skip)
+	row := db.QueryRow(ctx, NextSendID, skip)
 	var id int64
 	err := row.Scan(&id)
 	return id, err
 }
 
-const pendingSends = `-- name: PendingSends :many
+const PendingSends = `-- name: PendingSends :many
 SELECT q.queue::text AS queue, count(*)::bigint AS tasks,
        coalesce(min(s.run_at) FILTER (WHERE s.run_at <= now()), now())::timestamptz AS oldest_due, now()::timestamptz AS now
 FROM signal_send s
@@ -137,7 +137,7 @@ type PendingSendsRow struct {
 // only the sends of the last moments, unless no worker of this version
 // runs.
 func (q *Queries) PendingSends(ctx context.Context, db DBTX) ([]PendingSendsRow, error) {
-	rows, err := db.Query(ctx, pendingSends)
+	rows, err := db.Query(ctx, PendingSends)
 	if err != nil {
 		return nil, err
 	}

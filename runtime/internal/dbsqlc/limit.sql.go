@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const countRunning = `-- name: CountRunning :one
+const CountRunning = `-- name: CountRunning :one
 SELECT count(*)::integer AS running FROM signal_task WHERE state = 'running' AND receiver = $1::text
 `
 
@@ -18,26 +18,26 @@ SELECT count(*)::integer AS running FROM signal_task WHERE state = 'running' AND
 // in a statement of its own, so that it sees the claims of the workers
 // that held the limit row before.
 func (q *Queries) CountRunning(ctx context.Context, db DBTX, receiver string) (int32, error) {
-	row := db.QueryRow(ctx, countRunning, receiver)
+	row := db.QueryRow(ctx, CountRunning, receiver)
 	var running int32
 	err := row.Scan(&running)
 	return running, err
 }
 
-const countRunningInQueue = `-- name: CountRunningInQueue :one
+const CountRunningInQueue = `-- name: CountRunningInQueue :one
 SELECT count(*)::integer AS running FROM signal_task WHERE state = 'running' AND queue = $1::text
 `
 
 // The running tasks of a queue, in all workers (a queue's Limit; see
 // CountRunning).
 func (q *Queries) CountRunningInQueue(ctx context.Context, db DBTX, queue string) (int32, error) {
-	row := db.QueryRow(ctx, countRunningInQueue, queue)
+	row := db.QueryRow(ctx, CountRunningInQueue, queue)
 	var running int32
 	err := row.Scan(&running)
 	return running, err
 }
 
-const setLimitTokens = `-- name: SetLimitTokens :exec
+const SetLimitTokens = `-- name: SetLimitTokens :exec
 UPDATE signal_limit SET tokens = $1::float8, updated_at = $2::timestamptz WHERE key = $3::text
 `
 
@@ -48,11 +48,11 @@ type SetLimitTokensParams struct {
 }
 
 func (q *Queries) SetLimitTokens(ctx context.Context, db DBTX, arg SetLimitTokensParams) error {
-	_, err := db.Exec(ctx, setLimitTokens, arg.Tokens, arg.At, arg.Key)
+	_, err := db.Exec(ctx, SetLimitTokens, arg.Tokens, arg.At, arg.Key)
 	return err
 }
 
-const takeLimit = `-- name: TakeLimit :one
+const TakeLimit = `-- name: TakeLimit :one
 INSERT INTO signal_limit AS l (key, tokens, updated_at)
 VALUES ($1::text, $2::float8, clock_timestamp())
 ON CONFLICT (key) DO UPDATE SET key = excluded.key
@@ -75,7 +75,7 @@ type TakeLimitRow struct {
 // limited receiver take turns here. Returns the tokens as last stored,
 // when they were stored, and the database's clock now.
 func (q *Queries) TakeLimit(ctx context.Context, db DBTX, arg TakeLimitParams) (TakeLimitRow, error) {
-	row := db.QueryRow(ctx, takeLimit, arg.Key, arg.Burst)
+	row := db.QueryRow(ctx, TakeLimit, arg.Key, arg.Burst)
 	var i TakeLimitRow
 	err := row.Scan(&i.Tokens, &i.UpdatedAt, &i.Now)
 	return i, err

@@ -11,10 +11,10 @@ import (
 	"time"
 )
 
-const cancelMatching = `-- name: CancelMatching :many
+const CancelMatching = `-- name: CancelMatching :many
 WITH cancelled AS (
     DELETE FROM signal_task t
-    WHERE t.id IN (
+    WHERE t.id = ANY(ARRAY(
         SELECT m.id FROM signal_task m
         WHERE m.state IN ('available', 'running') AND m.id > $1::bigint AND m.id < $2::bigint
           AND ($3::text IS NULL OR m.state = $3::text)
@@ -25,7 +25,7 @@ WITH cancelled AS (
         ORDER BY m.id
         LIMIT $8::integer
         FOR UPDATE SKIP LOCKED
-    )
+    ))
     RETURNING t.id, t.state
 )
 SELECT c.id, c.state, coalesce(CASE WHEN c.state = 'running' THEN pg_notify('signal_cancel', s.nsp || '.' || c.id::text)::text END, '')::text AS notified
@@ -54,7 +54,7 @@ type CancelMatchingRow struct {
 // Cancel (see CancelTasks) up to @max available or running tasks that
 // match the filter, oldest first.
 func (q *Queries) CancelMatching(ctx context.Context, db DBTX, arg CancelMatchingParams) ([]CancelMatchingRow, error) {
-	rows, err := db.Query(ctx, cancelMatching,
+	rows, err := db.Query(ctx, CancelMatching,
 		arg.AfterID,
 		arg.BeforeID,
 		arg.State,
@@ -82,7 +82,7 @@ func (q *Queries) CancelMatching(ctx context.Context, db DBTX, arg CancelMatchin
 	return items, nil
 }
 
-const cancelTasks = `-- name: CancelTasks :many
+const CancelTasks = `-- name: CancelTasks :many
 WITH cancelled AS (
     DELETE FROM signal_task WHERE id = ANY($1::bigint[]) AND state IN ('available', 'running')
     RETURNING id, state
@@ -103,7 +103,7 @@ type CancelTasksRow struct {
 // workers of the running ones ("schema.id" on signal_cancel; see
 // ListenCancel), on commit.
 func (q *Queries) CancelTasks(ctx context.Context, db DBTX, ids []int64) ([]CancelTasksRow, error) {
-	rows, err := db.Query(ctx, cancelTasks, ids)
+	rows, err := db.Query(ctx, CancelTasks, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (q *Queries) CancelTasks(ctx context.Context, db DBTX, ids []int64) ([]Canc
 	return items, nil
 }
 
-const countByQueue = `-- name: CountByQueue :many
+const CountByQueue = `-- name: CountByQueue :many
 
 SELECT a.queue, 'available'::text AS state, count(*)::bigint AS n FROM signal_task a WHERE a.state = 'available' GROUP BY a.queue
 UNION ALL
@@ -142,7 +142,7 @@ type CountByQueueRow struct {
 // own partial index (the available and dead ones from the index alone, on
 // a vacuumed table), not by reading every task.
 func (q *Queries) CountByQueue(ctx context.Context, db DBTX) ([]CountByQueueRow, error) {
-	rows, err := db.Query(ctx, countByQueue)
+	rows, err := db.Query(ctx, CountByQueue)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func (q *Queries) CountByQueue(ctx context.Context, db DBTX) ([]CountByQueueRow,
 	return items, nil
 }
 
-const countByReceiver = `-- name: CountByReceiver :many
+const CountByReceiver = `-- name: CountByReceiver :many
 SELECT a.receiver, 'available'::text AS state, count(*)::bigint AS n FROM signal_task a WHERE a.state = 'available' AND a.queue = $1::text GROUP BY a.receiver
 UNION ALL
 SELECT r.receiver, 'running'::text AS state, count(*)::bigint AS n FROM signal_task r WHERE r.state = 'running' AND r.queue = $1::text GROUP BY r.receiver
@@ -178,7 +178,7 @@ type CountByReceiverRow struct {
 // Available, running and dead tasks of one queue per receiver (succeeded
 // tasks that Config.Retention keeps are not counted: see Throughput).
 func (q *Queries) CountByReceiver(ctx context.Context, db DBTX, queue string) ([]CountByReceiverRow, error) {
-	rows, err := db.Query(ctx, countByReceiver, queue)
+	rows, err := db.Query(ctx, CountByReceiver, queue)
 	if err != nil {
 		return nil, err
 	}
@@ -197,9 +197,9 @@ func (q *Queries) CountByReceiver(ctx context.Context, db DBTX, queue string) ([
 	return items, nil
 }
 
-const discardMatching = `-- name: DiscardMatching :many
+const DiscardMatching = `-- name: DiscardMatching :many
 DELETE FROM signal_task t
-WHERE t.id IN (
+WHERE t.id = ANY(ARRAY(
     SELECT m.id FROM signal_task m
     WHERE m.state = 'dead' AND m.id > $1::bigint AND m.id < $2::bigint
       AND ($3::text IS NULL OR m.queue = $3::text)
@@ -209,7 +209,7 @@ WHERE t.id IN (
     ORDER BY m.id
     LIMIT $7::integer
     FOR UPDATE SKIP LOCKED
-)
+))
 RETURNING t.id
 `
 
@@ -225,7 +225,7 @@ type DiscardMatchingParams struct {
 
 // Delete up to @max dead tasks that match the filter, oldest first.
 func (q *Queries) DiscardMatching(ctx context.Context, db DBTX, arg DiscardMatchingParams) ([]int64, error) {
-	rows, err := db.Query(ctx, discardMatching,
+	rows, err := db.Query(ctx, DiscardMatching,
 		arg.AfterID,
 		arg.BeforeID,
 		arg.Queue,
@@ -252,13 +252,13 @@ func (q *Queries) DiscardMatching(ctx context.Context, db DBTX, arg DiscardMatch
 	return items, nil
 }
 
-const discardTasks = `-- name: DiscardTasks :many
+const DiscardTasks = `-- name: DiscardTasks :many
 DELETE FROM signal_task WHERE id = ANY($1::bigint[]) AND state = 'dead' RETURNING id
 `
 
 // Delete the given tasks that are dead; others are left alone.
 func (q *Queries) DiscardTasks(ctx context.Context, db DBTX, ids []int64) ([]int64, error) {
-	rows, err := db.Query(ctx, discardTasks, ids)
+	rows, err := db.Query(ctx, DiscardTasks, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -277,31 +277,31 @@ func (q *Queries) DiscardTasks(ctx context.Context, db DBTX, ids []int64) ([]int
 	return items, nil
 }
 
-const minutesAgo = `-- name: MinutesAgo :one
+const MinutesAgo = `-- name: MinutesAgo :one
 SELECT (date_trunc('minute', now()) - make_interval(mins => $1::integer) + interval '1 minute')::timestamptz AS since
 `
 
 // The start of the minute @minutes - 1 minutes before the current one (so
 // that @minutes minutes end with the current one), by the database's clock.
 func (q *Queries) MinutesAgo(ctx context.Context, db DBTX, minutes int32) (time.Time, error) {
-	row := db.QueryRow(ctx, minutesAgo, minutes)
+	row := db.QueryRow(ctx, MinutesAgo, minutes)
 	var since time.Time
 	err := row.Scan(&since)
 	return since, err
 }
 
-const newestTaskID = `-- name: NewestTaskID :one
+const NewestTaskID = `-- name: NewestTaskID :one
 SELECT coalesce(max(id), 0)::bigint AS id FROM signal_task
 `
 
 func (q *Queries) NewestTaskID(ctx context.Context, db DBTX) (int64, error) {
-	row := db.QueryRow(ctx, newestTaskID)
+	row := db.QueryRow(ctx, NewestTaskID)
 	var id int64
 	err := row.Scan(&id)
 	return id, err
 }
 
-const pauseQueue = `-- name: PauseQueue :exec
+const PauseQueue = `-- name: PauseQueue :exec
 INSERT INTO signal_queue AS q (name, paused_at, updated_at) VALUES ($1::text, now(), now())
 ON CONFLICT (name) DO UPDATE SET paused_at = coalesce(q.paused_at, now()), updated_at = now()
 `
@@ -309,11 +309,11 @@ ON CONFLICT (name) DO UPDATE SET paused_at = coalesce(q.paused_at, now()), updat
 // No worker claims from a paused queue (see ClaimTasks); sends still
 // enqueue.
 func (q *Queries) PauseQueue(ctx context.Context, db DBTX, name string) error {
-	_, err := db.Exec(ctx, pauseQueue, name)
+	_, err := db.Exec(ctx, PauseQueue, name)
 	return err
 }
 
-const pausedQueues = `-- name: PausedQueues :many
+const PausedQueues = `-- name: PausedQueues :many
 SELECT name, paused_at::timestamptz AS paused_at FROM signal_queue WHERE paused_at IS NOT NULL ORDER BY name
 `
 
@@ -323,7 +323,7 @@ type PausedQueuesRow struct {
 }
 
 func (q *Queries) PausedQueues(ctx context.Context, db DBTX) ([]PausedQueuesRow, error) {
-	rows, err := db.Query(ctx, pausedQueues)
+	rows, err := db.Query(ctx, PausedQueues)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +342,7 @@ func (q *Queries) PausedQueues(ctx context.Context, db DBTX) ([]PausedQueuesRow,
 	return items, nil
 }
 
-const queueGauges = `-- name: QueueGauges :many
+const QueueGauges = `-- name: QueueGauges :many
 SELECT g.queue::text AS queue, sum(g.n)::bigint AS available,
        coalesce(date_part('epoch', now() - min(g.oldest_due)), 0)::float8 AS lag_seconds
 FROM (
@@ -371,7 +371,7 @@ type QueueGaugesRow struct {
 // fanned out yet (signal_send, normally a few) count as available, so
 // that sends piling up where no worker fans them out show as lag.
 func (q *Queries) QueueGauges(ctx context.Context, db DBTX) ([]QueueGaugesRow, error) {
-	rows, err := db.Query(ctx, queueGauges)
+	rows, err := db.Query(ctx, QueueGauges)
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +390,7 @@ func (q *Queries) QueueGauges(ctx context.Context, db DBTX) ([]QueueGaugesRow, e
 	return items, nil
 }
 
-const queueLags = `-- name: QueueLags :many
+const QueueLags = `-- name: QueueLags :many
 WITH RECURSIVE q(queue) AS (
     (SELECT a.queue FROM signal_task a WHERE a.state = 'available' ORDER BY a.queue LIMIT 1)
     UNION ALL
@@ -417,7 +417,7 @@ type QueueLagsRow struct {
 // each found at the start of the claim index (one index probe per queue,
 // the queues found by a loose index scan, as QueuesWithAvailable does).
 func (q *Queries) QueueLags(ctx context.Context, db DBTX) ([]QueueLagsRow, error) {
-	rows, err := db.Query(ctx, queueLags)
+	rows, err := db.Query(ctx, QueueLags)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +436,7 @@ func (q *Queries) QueueLags(ctx context.Context, db DBTX) ([]QueueLagsRow, error
 	return items, nil
 }
 
-const resumeQueue = `-- name: ResumeQueue :many
+const ResumeQueue = `-- name: ResumeQueue :many
 WITH resumed AS (
     UPDATE signal_queue q SET paused_at = NULL, updated_at = now()
     WHERE q.name = $1::text AND q.paused_at IS NOT NULL
@@ -457,7 +457,7 @@ type ResumeQueueRow struct {
 // Resume a queue and wake its workers (see InsertTasks for the
 // notification's payload). Reports whether it was paused.
 func (q *Queries) ResumeQueue(ctx context.Context, db DBTX, name string) ([]ResumeQueueRow, error) {
-	rows, err := db.Query(ctx, resumeQueue, name)
+	rows, err := db.Query(ctx, ResumeQueue, name)
 	if err != nil {
 		return nil, err
 	}
@@ -476,11 +476,11 @@ func (q *Queries) ResumeQueue(ctx context.Context, db DBTX, name string) ([]Resu
 	return items, nil
 }
 
-const retryMatching = `-- name: RetryMatching :many
+const RetryMatching = `-- name: RetryMatching :many
 WITH retried AS (
     UPDATE signal_task t
     SET state = 'available', attempt = 0, run_at = now(), finished_at = NULL, worker = NULL
-    WHERE t.id IN (
+    WHERE t.id = ANY(ARRAY(
         SELECT m.id FROM signal_task m
         WHERE m.state IN ('dead', 'available') AND m.id > $1::bigint AND m.id < $2::bigint
           AND ($3::text IS NULL OR m.state = $3::text)
@@ -495,7 +495,7 @@ WITH retried AS (
         ORDER BY m.id
         LIMIT $8::integer
         FOR UPDATE SKIP LOCKED
-    )
+    ))
     RETURNING t.id, t.queue
 )
 SELECT r.id, pg_notify('signal_task', s.nsp || '.' || r.queue)::text AS notified
@@ -523,7 +523,7 @@ type RetryMatchingRow struct {
 // Retry (see RetryTasks) up to @max dead or waiting tasks that match the
 // filter, oldest first; with RetryTasks' rule for unique keys.
 func (q *Queries) RetryMatching(ctx context.Context, db DBTX, arg RetryMatchingParams) ([]RetryMatchingRow, error) {
-	rows, err := db.Query(ctx, retryMatching,
+	rows, err := db.Query(ctx, RetryMatching,
 		arg.AfterID,
 		arg.BeforeID,
 		arg.State,
@@ -551,7 +551,7 @@ func (q *Queries) RetryMatching(ctx context.Context, db DBTX, arg RetryMatchingP
 	return items, nil
 }
 
-const runTasksNow = `-- name: RunTasksNow :many
+const RunTasksNow = `-- name: RunTasksNow :many
 WITH due AS (
     UPDATE signal_task t SET run_at = now()
     WHERE t.id = ANY($1::bigint[]) AND t.state = 'available' AND t.run_at > now()
@@ -571,7 +571,7 @@ type RunTasksNowRow struct {
 // Make the given available tasks that wait (delayed, or backing off before
 // a retry) due now, and wake their workers.
 func (q *Queries) RunTasksNow(ctx context.Context, db DBTX, ids []int64) ([]RunTasksNowRow, error) {
-	rows, err := db.Query(ctx, runTasksNow, ids)
+	rows, err := db.Query(ctx, RunTasksNow, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -590,7 +590,7 @@ func (q *Queries) RunTasksNow(ctx context.Context, db DBTX, ids []int64) ([]RunT
 	return items, nil
 }
 
-const searchTasks = `-- name: SearchTasks :many
+const SearchTasks = `-- name: SearchTasks :many
 SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE id < $1::bigint
@@ -638,7 +638,7 @@ type SearchTasksRow struct {
 // Tasks that match the filter, newest first, a page after @before_id (keyset
 // pagination: pass the last id of the previous page).
 func (q *Queries) SearchTasks(ctx context.Context, db DBTX, arg SearchTasksParams) ([]SearchTasksRow, error) {
-	rows, err := db.Query(ctx, searchTasks,
+	rows, err := db.Query(ctx, SearchTasks,
 		arg.BeforeID,
 		arg.MinID,
 		arg.State,
@@ -682,7 +682,7 @@ func (q *Queries) SearchTasks(ctx context.Context, db DBTX, arg SearchTasksParam
 	return items, nil
 }
 
-const throughput = `-- name: Throughput :many
+const Throughput = `-- name: Throughput :many
 SELECT minute, queue, receiver, succeeded, failed, dead
 FROM signal_stat
 WHERE minute >= $1::timestamptz
@@ -691,7 +691,7 @@ ORDER BY minute, queue, receiver
 
 // Outcomes per minute, queue and receiver since @since.
 func (q *Queries) Throughput(ctx context.Context, db DBTX, since time.Time) ([]SignalStat, error) {
-	rows, err := db.Query(ctx, throughput, since)
+	rows, err := db.Query(ctx, Throughput, since)
 	if err != nil {
 		return nil, err
 	}
@@ -717,7 +717,7 @@ func (q *Queries) Throughput(ctx context.Context, db DBTX, since time.Time) ([]S
 	return items, nil
 }
 
-const workers = `-- name: Workers :many
+const Workers = `-- name: Workers :many
 SELECT name, host, pid, queues, concurrency, receivers, unhealthy, started_at, heartbeat_at, expires_at,
        (expires_at > now())::boolean AS live,
        date_part('epoch', now() - heartbeat_at)::float8 AS heartbeat_age_seconds
@@ -742,7 +742,7 @@ type WorkersRow struct {
 
 // Every registered worker, live or gone (expires_at passed).
 func (q *Queries) Workers(ctx context.Context, db DBTX) ([]WorkersRow, error) {
-	rows, err := db.Query(ctx, workers)
+	rows, err := db.Query(ctx, Workers)
 	if err != nil {
 		return nil, err
 	}

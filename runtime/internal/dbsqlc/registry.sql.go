@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-const addStats = `-- name: AddStats :exec
+const AddStats = `-- name: AddStats :exec
 INSERT INTO signal_stat (minute, queue, receiver, succeeded, failed, dead)
 SELECT date_trunc('minute', now()), unnest($1::text[]), unnest($2::text[]),
        unnest($3::bigint[]), unnest($4::bigint[]), unnest($5::bigint[])
@@ -32,7 +32,7 @@ type AddStatsParams struct {
 // Add a worker's outcome counters to the current minute (database clock).
 // Arrays zipped in lockstep, sorted by the caller (see SeeReceivers).
 func (q *Queries) AddStats(ctx context.Context, db DBTX, arg AddStatsParams) error {
-	_, err := db.Exec(ctx, addStats,
+	_, err := db.Exec(ctx, AddStats,
 		arg.Queues,
 		arg.Receivers,
 		arg.Succeeded,
@@ -42,7 +42,7 @@ func (q *Queries) AddStats(ctx context.Context, db DBTX, arg AddStatsParams) err
 	return err
 }
 
-const declineTask = `-- name: DeclineTask :execrows
+const DeclineTask = `-- name: DeclineTask :execrows
 UPDATE signal_task t
 SET state = 'available', attempt = t.attempt - 1, run_at = now(), lease_until = NULL, worker = NULL,
     declined = array_append(coalesce(t.declined, '{}'), $1::text),
@@ -69,7 +69,7 @@ type DeclineTaskParams struct {
 // not declined the task yet. Changes nothing (0 rows) when there is no such
 // worker; the caller then records the failure as usual.
 func (q *Queries) DeclineTask(ctx context.Context, db DBTX, arg DeclineTaskParams) (int64, error) {
-	result, err := db.Exec(ctx, declineTask,
+	result, err := db.Exec(ctx, DeclineTask,
 		arg.Contract,
 		arg.Error,
 		arg.ID,
@@ -82,59 +82,59 @@ func (q *Queries) DeclineTask(ctx context.Context, db DBTX, arg DeclineTaskParam
 	return result.RowsAffected(), nil
 }
 
-const deleteExpiredUnique = `-- name: DeleteExpiredUnique :execrows
+const DeleteExpiredUnique = `-- name: DeleteExpiredUnique :execrows
 DELETE FROM signal_unique WHERE until < now()
 `
 
 // Forget the UniqueFor windows that have passed (a send takes an expired
 // one again anyway; this keeps the table small).
 func (q *Queries) DeleteExpiredUnique(ctx context.Context, db DBTX) (int64, error) {
-	result, err := db.Exec(ctx, deleteExpiredUnique)
+	result, err := db.Exec(ctx, DeleteExpiredUnique)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const deleteGoneWorkers = `-- name: DeleteGoneWorkers :execrows
+const DeleteGoneWorkers = `-- name: DeleteGoneWorkers :execrows
 DELETE FROM signal_worker WHERE expires_at < now() - interval '1 hour'
 `
 
 // Rows of workers that died without unregistering, an hour after they
 // expired (until then the ops views show them as gone).
 func (q *Queries) DeleteGoneWorkers(ctx context.Context, db DBTX) (int64, error) {
-	result, err := db.Exec(ctx, deleteGoneWorkers)
+	result, err := db.Exec(ctx, DeleteGoneWorkers)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const deleteOldReceivers = `-- name: DeleteOldReceivers :execrows
+const DeleteOldReceivers = `-- name: DeleteOldReceivers :execrows
 DELETE FROM signal_receiver WHERE seen_at < now() - make_interval(secs => $1::float8)
 `
 
 func (q *Queries) DeleteOldReceivers(ctx context.Context, db DBTX, keepSeconds float64) (int64, error) {
-	result, err := db.Exec(ctx, deleteOldReceivers, keepSeconds)
+	result, err := db.Exec(ctx, DeleteOldReceivers, keepSeconds)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const deleteOldStats = `-- name: DeleteOldStats :execrows
+const DeleteOldStats = `-- name: DeleteOldStats :execrows
 DELETE FROM signal_stat WHERE minute < now() - make_interval(secs => $1::float8)
 `
 
 func (q *Queries) DeleteOldStats(ctx context.Context, db DBTX, keepSeconds float64) (int64, error) {
-	result, err := db.Exec(ctx, deleteOldStats, keepSeconds)
+	result, err := db.Exec(ctx, DeleteOldStats, keepSeconds)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const heartbeatWorker = `-- name: HeartbeatWorker :execrows
+const HeartbeatWorker = `-- name: HeartbeatWorker :execrows
 UPDATE signal_worker
 SET heartbeat_at = now(), expires_at = now() + make_interval(secs => $1::float8)
 WHERE name = $2::text
@@ -146,15 +146,23 @@ type HeartbeatWorkerParams struct {
 }
 
 func (q *Queries) HeartbeatWorker(ctx context.Context, db DBTX, arg HeartbeatWorkerParams) (int64, error) {
-	result, err := db.Exec(ctx, heartbeatWorker, arg.TtlSeconds, arg.Name)
+	result, err := db.Exec(ctx, HeartbeatWorker, arg.TtlSeconds, arg.Name)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const killOrphans = `-- name: KillOrphans :many
-WITH orphan AS (
+const KillOrphans = `-- name: KillOrphans :many
+UPDATE signal_task t
+SET state = 'dead', finished_at = now(),
+    errors = t.errors || jsonb_build_array(jsonb_build_object(
+        'attempt', t.attempt, 'at', now(), 'worker', $1::text,
+        'error', CASE WHEN t.declined IS NULL
+            THEN format('unknown receiver %s (signal %s): no worker whose dispatch table has this key ran during the last %s; deploy a binary that has it, then retry the task', t.receiver, t.signal, $2::text)
+            ELSE format('payload does not decode: no live worker could decode it during the last %s (see the errors before); deploy a binary that can, then retry the task', $2::text)
+        END))
+WHERE t.id = ANY(ARRAY(
     SELECT o.id
     FROM signal_task o
     WHERE o.state = 'available' AND o.run_at < now() - make_interval(secs => $3::float8)
@@ -164,17 +172,7 @@ WITH orphan AS (
             AND (o.declined IS NULL OR r.contract <> ALL(o.declined)))
     LIMIT $4::integer
     FOR UPDATE SKIP LOCKED
-)
-UPDATE signal_task t
-SET state = 'dead', finished_at = now(),
-    errors = t.errors || jsonb_build_array(jsonb_build_object(
-        'attempt', t.attempt, 'at', now(), 'worker', $1::text,
-        'error', CASE WHEN t.declined IS NULL
-            THEN format('unknown receiver %s (signal %s): no worker whose dispatch table has this key ran during the last %s; deploy a binary that has it, then retry the task', t.receiver, t.signal, $2::text)
-            ELSE format('payload does not decode: no live worker could decode it during the last %s (see the errors before); deploy a binary that can, then retry the task', $2::text)
-        END))
-FROM orphan
-WHERE t.id = orphan.id
+))
 RETURNING t.id, t.signal, t.receiver, t.queue, (t.declined IS NOT NULL)::boolean AS undecodable
 `
 
@@ -198,7 +196,7 @@ type KillOrphansRow struct {
 // the key, or every worker that had it declined the payload. They end dead,
 // with the reason in their error history, to be retried after a deploy.
 func (q *Queries) KillOrphans(ctx context.Context, db DBTX, arg KillOrphansParams) ([]KillOrphansRow, error) {
-	rows, err := db.Query(ctx, killOrphans,
+	rows, err := db.Query(ctx, KillOrphans,
 		arg.Worker,
 		arg.Grace,
 		arg.GraceSeconds,
@@ -228,7 +226,7 @@ func (q *Queries) KillOrphans(ctx context.Context, db DBTX, arg KillOrphansParam
 	return items, nil
 }
 
-const liveWorkers = `-- name: LiveWorkers :many
+const LiveWorkers = `-- name: LiveWorkers :many
 SELECT name, queues, receivers, started_at FROM signal_worker WHERE expires_at > now() ORDER BY started_at DESC, name
 `
 
@@ -241,7 +239,7 @@ type LiveWorkersRow struct {
 
 // The workers whose row has not expired, newest first.
 func (q *Queries) LiveWorkers(ctx context.Context, db DBTX) ([]LiveWorkersRow, error) {
-	rows, err := db.Query(ctx, liveWorkers)
+	rows, err := db.Query(ctx, LiveWorkers)
 	if err != nil {
 		return nil, err
 	}
@@ -265,15 +263,15 @@ func (q *Queries) LiveWorkers(ctx context.Context, db DBTX) ([]LiveWorkersRow, e
 	return items, nil
 }
 
-const moveTasks = `-- name: MoveTasks :execrows
+const MoveTasks = `-- name: MoveTasks :execrows
 UPDATE signal_task t
 SET queue = $1::text
-WHERE t.id IN (
+WHERE t.id = ANY(ARRAY(
     SELECT m.id FROM signal_task m
     WHERE m.state = 'available' AND m.queue = $2::text AND m.receiver = ANY($3::text[])
     LIMIT $4::integer
     FOR UPDATE SKIP LOCKED
-)
+))
 `
 
 type MoveTasksParams struct {
@@ -287,7 +285,7 @@ type MoveTasksParams struct {
 // to queue @to: their receivers moved to @to, and no live worker that
 // knows them claims from @from any more.
 func (q *Queries) MoveTasks(ctx context.Context, db DBTX, arg MoveTasksParams) (int64, error) {
-	result, err := db.Exec(ctx, moveTasks,
+	result, err := db.Exec(ctx, MoveTasks,
 		arg.ToQueue,
 		arg.FromQueue,
 		arg.Keys,
@@ -299,7 +297,7 @@ func (q *Queries) MoveTasks(ctx context.Context, db DBTX, arg MoveTasksParams) (
 	return result.RowsAffected(), nil
 }
 
-const queuesWithAvailable = `-- name: QueuesWithAvailable :many
+const QueuesWithAvailable = `-- name: QueuesWithAvailable :many
 WITH RECURSIVE q(queue) AS (
     (SELECT a.queue FROM signal_task a WHERE a.state = 'available' ORDER BY a.queue LIMIT 1)
     UNION ALL
@@ -313,7 +311,7 @@ SELECT q.queue::text AS queue FROM q WHERE q.queue IS NOT NULL
 // claim index one queue at a time (a loose index scan), not by reading
 // every task.
 func (q *Queries) QueuesWithAvailable(ctx context.Context, db DBTX) ([]string, error) {
-	rows, err := db.Query(ctx, queuesWithAvailable)
+	rows, err := db.Query(ctx, QueuesWithAvailable)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +330,7 @@ func (q *Queries) QueuesWithAvailable(ctx context.Context, db DBTX) ([]string, e
 	return items, nil
 }
 
-const registerWorker = `-- name: RegisterWorker :exec
+const RegisterWorker = `-- name: RegisterWorker :exec
 
 INSERT INTO signal_worker (name, host, pid, queues, concurrency, receivers, expires_at)
 VALUES ($1::text, $2::text, $3::integer, $4::text[], $5::integer,
@@ -359,7 +357,7 @@ type RegisterWorkerParams struct {
 // deleted while it was unreachable). @ttl_seconds: how long the row counts
 // as live without a heartbeat.
 func (q *Queries) RegisterWorker(ctx context.Context, db DBTX, arg RegisterWorkerParams) error {
-	_, err := db.Exec(ctx, registerWorker,
+	_, err := db.Exec(ctx, RegisterWorker,
 		arg.Name,
 		arg.Host,
 		arg.Pid,
@@ -371,7 +369,7 @@ func (q *Queries) RegisterWorker(ctx context.Context, db DBTX, arg RegisterWorke
 	return err
 }
 
-const seeReceivers = `-- name: SeeReceivers :exec
+const SeeReceivers = `-- name: SeeReceivers :exec
 INSERT INTO signal_receiver (key, contract, signal, queue, seen_at)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), unnest($4::text[]), now()
 ON CONFLICT (key, contract) DO UPDATE
@@ -390,7 +388,7 @@ type SeeReceiversParams struct {
 // caller, so that workers that upsert the same rows take their locks in
 // one order.
 func (q *Queries) SeeReceivers(ctx context.Context, db DBTX, arg SeeReceiversParams) error {
-	_, err := db.Exec(ctx, seeReceivers,
+	_, err := db.Exec(ctx, SeeReceivers,
 		arg.Keys,
 		arg.Contracts,
 		arg.Signals,
@@ -399,7 +397,7 @@ func (q *Queries) SeeReceivers(ctx context.Context, db DBTX, arg SeeReceiversPar
 	return err
 }
 
-const setWorkerHealth = `-- name: SetWorkerHealth :exec
+const SetWorkerHealth = `-- name: SetWorkerHealth :exec
 UPDATE signal_worker SET unhealthy = $1::text WHERE name = $2::text
 `
 
@@ -410,11 +408,11 @@ type SetWorkerHealthParams struct {
 
 // @unhealthy says what is wrong with the worker; NULL when it is healthy.
 func (q *Queries) SetWorkerHealth(ctx context.Context, db DBTX, arg SetWorkerHealthParams) error {
-	_, err := db.Exec(ctx, setWorkerHealth, arg.Unhealthy, arg.Name)
+	_, err := db.Exec(ctx, SetWorkerHealth, arg.Unhealthy, arg.Name)
 	return err
 }
 
-const takeMaintenanceTurn = `-- name: TakeMaintenanceTurn :one
+const TakeMaintenanceTurn = `-- name: TakeMaintenanceTurn :one
 WITH turn AS (
     INSERT INTO signal_maintenance AS m (name, done_at) VALUES ($1::text, now())
     ON CONFLICT (name) DO UPDATE SET done_at = now()
@@ -432,17 +430,17 @@ type TakeMaintenanceTurnParams struct {
 // Whether this worker does the maintenance job @name now: true for one
 // worker of all per @every_seconds (the one whose statement moves done_at).
 func (q *Queries) TakeMaintenanceTurn(ctx context.Context, db DBTX, arg TakeMaintenanceTurnParams) (bool, error) {
-	row := db.QueryRow(ctx, takeMaintenanceTurn, arg.Name, arg.EverySeconds)
+	row := db.QueryRow(ctx, TakeMaintenanceTurn, arg.Name, arg.EverySeconds)
 	var mine bool
 	err := row.Scan(&mine)
 	return mine, err
 }
 
-const unregisterWorker = `-- name: UnregisterWorker :exec
+const UnregisterWorker = `-- name: UnregisterWorker :exec
 DELETE FROM signal_worker WHERE name = $1::text
 `
 
 func (q *Queries) UnregisterWorker(ctx context.Context, db DBTX, name string) error {
-	_, err := db.Exec(ctx, unregisterWorker, name)
+	_, err := db.Exec(ctx, UnregisterWorker, name)
 	return err
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const insertSend = `-- name: InsertSend :exec
+const InsertSend = `-- name: InsertSend :exec
 WITH sent AS (
     INSERT INTO signal_send (signal, receivers, queues, max_attempts, timeouts_ms, priorities, payload, run_at, headers)
     VALUES ($1::text, $2::text[], $3::text[], $4::integer[], $5::bigint[],
@@ -41,7 +41,7 @@ type InsertSendParams struct {
 // signal_send ("schema") that wakes the workers to do it, delivered on
 // commit.
 func (q *Queries) InsertSend(ctx context.Context, db DBTX, arg InsertSendParams) error {
-	_, err := db.Exec(ctx, insertSend,
+	_, err := db.Exec(ctx, InsertSend,
 		arg.Signal,
 		arg.Receivers,
 		arg.Queues,
@@ -56,7 +56,7 @@ func (q *Queries) InsertSend(ctx context.Context, db DBTX, arg InsertSendParams)
 	return err
 }
 
-const insertSendQuiet = `-- name: InsertSendQuiet :exec
+const InsertSendQuiet = `-- name: InsertSendQuiet :exec
 INSERT INTO signal_send (signal, receivers, queues, max_attempts, timeouts_ms, priorities, payload, run_at, headers)
 VALUES ($1::text, $2::text[], $3::text[], $4::integer[], $5::bigint[],
         $6::smallint[], CAST($7::text AS json),
@@ -80,7 +80,7 @@ type InsertSendQuietParams struct {
 // InsertSend without the NOTIFY, for the sends between two notifications
 // (see Send's notify limiter).
 func (q *Queries) InsertSendQuiet(ctx context.Context, db DBTX, arg InsertSendQuietParams) error {
-	_, err := db.Exec(ctx, insertSendQuiet,
+	_, err := db.Exec(ctx, InsertSendQuiet,
 		arg.Signal,
 		arg.Receivers,
 		arg.Queues,
@@ -95,7 +95,7 @@ func (q *Queries) InsertSendQuiet(ctx context.Context, db DBTX, arg InsertSendQu
 	return err
 }
 
-const insertTasks = `-- name: InsertTasks :exec
+const InsertTasks = `-- name: InsertTasks :exec
 WITH inserted AS (
     INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers)
     SELECT $2::text,
@@ -133,7 +133,7 @@ type InsertTasksParams struct {
 // The payload is "schema.queue" (the schema that holds signal_task), so
 // that workers of other schemas in the same database ignore it.
 func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParams) error {
-	_, err := db.Exec(ctx, insertTasks,
+	_, err := db.Exec(ctx, InsertTasks,
 		arg.Notify,
 		arg.Signal,
 		arg.Receivers,
@@ -149,7 +149,7 @@ func (q *Queries) InsertTasks(ctx context.Context, db DBTX, arg InsertTasksParam
 	return err
 }
 
-const insertTasksQuiet = `-- name: InsertTasksQuiet :exec
+const InsertTasksQuiet = `-- name: InsertTasksQuiet :exec
 INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers)
 SELECT $1::text,
        unnest($2::text[]),
@@ -179,7 +179,7 @@ type InsertTasksQuietParams struct {
 // of their queues (see Send's notify limiter): the NOTIFY's part of the
 // statement costs even when it notifies nothing.
 func (q *Queries) InsertTasksQuiet(ctx context.Context, db DBTX, arg InsertTasksQuietParams) error {
-	_, err := db.Exec(ctx, insertTasksQuiet,
+	_, err := db.Exec(ctx, InsertTasksQuiet,
 		arg.Signal,
 		arg.Receivers,
 		arg.Queues,
@@ -194,7 +194,7 @@ func (q *Queries) InsertTasksQuiet(ctx context.Context, db DBTX, arg InsertTasks
 	return err
 }
 
-const insertUniqueForTasks = `-- name: InsertUniqueForTasks :one
+const InsertUniqueForTasks = `-- name: InsertUniqueForTasks :one
 WITH r AS (
     SELECT unnest($1::text[]) AS receiver,
            unnest($2::text[]) AS queue,
@@ -256,7 +256,7 @@ type InsertUniqueForTasksRow struct {
 // InsertUniqueTasks, and a receiver whose key was taken less than
 // @unique_for_seconds ago (signal_unique) gets no new task either.
 func (q *Queries) InsertUniqueForTasks(ctx context.Context, db DBTX, arg InsertUniqueForTasksParams) (InsertUniqueForTasksRow, error) {
-	row := db.QueryRow(ctx, insertUniqueForTasks,
+	row := db.QueryRow(ctx, InsertUniqueForTasks,
 		arg.Receivers,
 		arg.Queues,
 		arg.MaxAttempts,
@@ -276,7 +276,7 @@ func (q *Queries) InsertUniqueForTasks(ctx context.Context, db DBTX, arg InsertU
 	return i, err
 }
 
-const insertUniqueTasks = `-- name: InsertUniqueTasks :one
+const InsertUniqueTasks = `-- name: InsertUniqueTasks :one
 WITH inserted AS (
     INSERT INTO signal_task (signal, receiver, queue, max_attempts, timeout_ms, priority, payload, run_at, headers, unique_key)
     SELECT $1::text,
@@ -327,7 +327,7 @@ type InsertUniqueTasksRow struct {
 // cannot both insert. Returns how many tasks were enqueued; the queues in
 // @notify that got one are woken.
 func (q *Queries) InsertUniqueTasks(ctx context.Context, db DBTX, arg InsertUniqueTasksParams) (InsertUniqueTasksRow, error) {
-	row := db.QueryRow(ctx, insertUniqueTasks,
+	row := db.QueryRow(ctx, InsertUniqueTasks,
 		arg.Signal,
 		arg.Receivers,
 		arg.Queues,

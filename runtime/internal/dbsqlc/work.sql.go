@@ -10,61 +10,64 @@ import (
 	"time"
 )
 
-const claimTasks = `-- name: ClaimTasks :many
+const ClaimTasks = `-- name: ClaimTasks :many
 WITH claimed AS (
-    SELECT u.id FROM (
-        SELECT hi.id FROM (
-            SELECT c.id
-            FROM signal_task c
-            WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = $3::text
-              AND -c.priority < 0
-              AND (-c.priority, c.run_at, c.id) > ($4::integer, $5::timestamptz, $6::bigint)
-              AND c.run_at <= now()
-              AND c.receiver = ANY($7::text[])
-              AND (c.declined IS NULL OR NOT c.declined && $8::text[])
-            ORDER BY -c.priority, c.run_at, c.id
-            LIMIT $9::integer
-            FOR UPDATE SKIP LOCKED
-        ) hi
-        UNION ALL
-        SELECT mid.id FROM (
-            SELECT c.id
-            FROM signal_task c
-            WHERE c.state = 'available' AND c.priority = 0 AND c.queue = $3::text AND c.run_at <= now()
-              AND $4::integer <= 0
-              AND (c.run_at, c.id) > ($10::timestamptz, $11::bigint)
-              AND c.receiver = ANY($7::text[])
-              AND (c.declined IS NULL OR NOT c.declined && $8::text[])
-            ORDER BY c.run_at, c.id
-            LIMIT $9::integer
-            FOR UPDATE SKIP LOCKED
-        ) mid
-        UNION ALL
-        SELECT lo.id FROM (
-            SELECT c.id
-            FROM signal_task c
-            WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = $3::text
-              AND -c.priority > 0
-              AND (-c.priority, c.run_at, c.id) > ($4::integer, $5::timestamptz, $6::bigint)
-              AND c.run_at <= now()
-              AND c.receiver = ANY($7::text[])
-              AND (c.declined IS NULL OR NOT c.declined && $8::text[])
-            ORDER BY -c.priority, c.run_at, c.id
-            LIMIT $9::integer
-            FOR UPDATE SKIP LOCKED
-        ) lo
-    ) u
-    WHERE NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = $3::text AND p.paused_at IS NOT NULL)
-    LIMIT $9::integer
+    UPDATE signal_task t
+    SET state = 'running',
+        attempt = t.attempt + 1,
+        lease_until = now() + make_interval(secs => $1::float8),
+        worker = $2::text
+    WHERE t.id = ANY(ARRAY(
+        SELECT u.id FROM (
+            SELECT hi.id FROM (
+                SELECT c.id
+                FROM signal_task c
+                WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = $3::text
+                  AND -c.priority < 0
+                  AND (-c.priority, c.run_at, c.id) > ($4::integer, $5::timestamptz, $6::bigint)
+                  AND c.run_at <= now()
+                  AND c.receiver = ANY($7::text[])
+                  AND (c.declined IS NULL OR NOT c.declined && $8::text[])
+                ORDER BY -c.priority, c.run_at, c.id
+                LIMIT $9::integer
+                FOR UPDATE SKIP LOCKED
+            ) hi
+            UNION ALL
+            SELECT mid.id FROM (
+                SELECT c.id
+                FROM signal_task c
+                WHERE c.state = 'available' AND c.priority = 0 AND c.queue = $3::text AND c.run_at <= now()
+                  AND $4::integer <= 0
+                  AND (c.run_at, c.id) > ($10::timestamptz, $11::bigint)
+                  AND c.receiver = ANY($7::text[])
+                  AND (c.declined IS NULL OR NOT c.declined && $8::text[])
+                ORDER BY c.run_at, c.id
+                LIMIT $9::integer
+                FOR UPDATE SKIP LOCKED
+            ) mid
+            UNION ALL
+            SELECT lo.id FROM (
+                SELECT c.id
+                FROM signal_task c
+                WHERE c.state = 'available' AND c.priority <> 0 AND c.queue = $3::text
+                  AND -c.priority > 0
+                  AND (-c.priority, c.run_at, c.id) > ($4::integer, $5::timestamptz, $6::bigint)
+                  AND c.run_at <= now()
+                  AND c.receiver = ANY($7::text[])
+                  AND (c.declined IS NULL OR NOT c.declined && $8::text[])
+                ORDER BY -c.priority, c.run_at, c.id
+                LIMIT $9::integer
+                FOR UPDATE SKIP LOCKED
+            ) lo
+        ) u
+        WHERE NOT EXISTS (SELECT 1 FROM signal_queue p WHERE p.name = $3::text AND p.paused_at IS NOT NULL)
+        LIMIT $9::integer
+    ))
+    RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at, t.headers, t.priority
 )
-UPDATE signal_task t
-SET state = 'running',
-    attempt = t.attempt + 1,
-    lease_until = now() + make_interval(secs => $1::float8),
-    worker = $2::text
-FROM claimed
-WHERE t.id = claimed.id
-RETURNING t.id, t.signal, t.receiver, t.payload, t.attempt, t.max_attempts, t.timeout_ms, t.run_at, t.headers, t.priority
+SELECT c.id, c.signal, c.receiver, c.payload, c.attempt, c.max_attempts, c.timeout_ms, c.run_at, c.headers, c.priority
+FROM claimed c
+ORDER BY c.priority DESC, c.run_at, c.id
 `
 
 type ClaimTasksParams struct {
@@ -122,10 +125,15 @@ type ClaimTasksRow struct {
 // contracts (@contracts) could not decode and left for another version
 // (declined). A paused queue (signal_queue) yields nothing; that condition
 // does not depend on the row, so it is evaluated once per claim, before
-// the branches (written once: each condition costs planning time, and the
-// claim is planned on every call).
+// the branches (written once: each condition costs planning time).
+//
+// The claimed ids are collected into an array, and the UPDATE finds each
+// by its primary key (see runtime/plan.go): a join with the claimed rows
+// would let the planner walk the table once per claimed row when the
+// statistics say the table is nearly empty. The tasks are returned in
+// claim order, which the UPDATE does not keep.
 func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams) ([]ClaimTasksRow, error) {
-	rows, err := db.Query(ctx, claimTasks,
+	rows, err := db.Query(ctx, ClaimTasks,
 		arg.LeaseSeconds,
 		arg.Worker,
 		arg.Queue,
@@ -167,7 +175,7 @@ func (q *Queries) ClaimTasks(ctx context.Context, db DBTX, arg ClaimTasksParams)
 	return items, nil
 }
 
-const completeTasks = `-- name: CompleteTasks :exec
+const CompleteTasks = `-- name: CompleteTasks :exec
 UPDATE signal_task
 SET state = 'succeeded', finished_at = now(), lease_until = NULL
 WHERE id = ANY($1::bigint[]) AND lease_until IS NOT NULL AND worker = $2::text
@@ -184,18 +192,18 @@ type CompleteTasksParams struct {
 // index, whose statistics trail a busy queue. A task that was rescued and
 // taken by another worker is left alone.
 func (q *Queries) CompleteTasks(ctx context.Context, db DBTX, arg CompleteTasksParams) error {
-	_, err := db.Exec(ctx, completeTasks, arg.Ids, arg.Worker)
+	_, err := db.Exec(ctx, CompleteTasks, arg.Ids, arg.Worker)
 	return err
 }
 
-const deleteFinished = `-- name: DeleteFinished :execrows
+const DeleteFinished = `-- name: DeleteFinished :execrows
 DELETE FROM signal_task
-WHERE id IN (
+WHERE id = ANY(ARRAY(
     SELECT f.id FROM signal_task f
-    WHERE f.state = $1::text AND f.finished_at < $2::timestamptz
+    WHERE f.state = $1::text AND f.state IN ('succeeded', 'dead') AND f.finished_at < $2::timestamptz
     ORDER BY f.finished_at
     LIMIT $3::integer
-)
+))
 `
 
 type DeleteFinishedParams struct {
@@ -204,16 +212,19 @@ type DeleteFinishedParams struct {
 	Max    int32
 }
 
-// Retention: delete up to @max finished tasks of @state finished before @before.
+// Retention: delete up to @max finished tasks of @state finished before
+// @before, oldest first. The second condition on the state tells the
+// planner of a generic plan, which does not know @state, that
+// signal_task_finished holds the rows.
 func (q *Queries) DeleteFinished(ctx context.Context, db DBTX, arg DeleteFinishedParams) (int64, error) {
-	result, err := db.Exec(ctx, deleteFinished, arg.State, arg.Before, arg.Max)
+	result, err := db.Exec(ctx, DeleteFinished, arg.State, arg.Before, arg.Max)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const deleteSucceededTasks = `-- name: DeleteSucceededTasks :exec
+const DeleteSucceededTasks = `-- name: DeleteSucceededTasks :exec
 DELETE FROM signal_task
 WHERE id = ANY($1::bigint[]) AND lease_until IS NOT NULL AND worker = $2::text
 `
@@ -227,17 +238,28 @@ type DeleteSucceededTasksParams struct {
 // 0). A delete writes no new row version, so it is the cheapest way to
 // finish a task. Same conditions as CompleteTasks.
 func (q *Queries) DeleteSucceededTasks(ctx context.Context, db DBTX, arg DeleteSucceededTasksParams) error {
-	_, err := db.Exec(ctx, deleteSucceededTasks, arg.Ids, arg.Worker)
+	_, err := db.Exec(ctx, DeleteSucceededTasks, arg.Ids, arg.Worker)
 	return err
 }
 
-const dueQueues = `-- name: DueQueues :many
-SELECT DISTINCT queue FROM signal_task WHERE state = 'available' AND run_at <= now() ORDER BY queue
+const DueQueues = `-- name: DueQueues :many
+WITH RECURSIVE q(queue) AS (
+    (SELECT a.queue FROM signal_task a WHERE a.state = 'available' ORDER BY a.queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT b.queue FROM signal_task b WHERE b.state = 'available' AND b.queue > q.queue ORDER BY b.queue LIMIT 1)
+    FROM q WHERE q.queue IS NOT NULL
+)
+SELECT q.queue::text AS queue FROM q
+WHERE q.queue IS NOT NULL
+  AND EXISTS (SELECT 1 FROM signal_task d WHERE d.state = 'available' AND d.queue = q.queue AND d.run_at <= now())
+ORDER BY q.queue
 `
 
-// The queues that have due tasks (for RunUntilIdle).
+// The queues that have due tasks (for RunUntilIdle): the queues found by a
+// loose index scan (see QueuesWithAvailable), each with one probe for a
+// due task.
 func (q *Queries) DueQueues(ctx context.Context, db DBTX) ([]string, error) {
-	rows, err := db.Query(ctx, dueQueues)
+	rows, err := db.Query(ctx, DueQueues)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +278,7 @@ func (q *Queries) DueQueues(ctx context.Context, db DBTX) ([]string, error) {
 	return items, nil
 }
 
-const extendLeases = `-- name: ExtendLeases :many
+const ExtendLeases = `-- name: ExtendLeases :many
 UPDATE signal_task
 SET lease_until = now() + make_interval(secs => $1::float8)
 WHERE id = ANY($2::bigint[]) AND lease_until IS NOT NULL AND worker = $3::text
@@ -273,7 +295,7 @@ type ExtendLeasesParams struct {
 // ones not returned are no longer this worker's (cancelled, or rescued by
 // another worker after a lost lease): the worker cancels their receivers.
 func (q *Queries) ExtendLeases(ctx context.Context, db DBTX, arg ExtendLeasesParams) ([]int64, error) {
-	rows, err := db.Query(ctx, extendLeases, arg.LeaseSeconds, arg.Ids, arg.Worker)
+	rows, err := db.Query(ctx, ExtendLeases, arg.LeaseSeconds, arg.Ids, arg.Worker)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +314,7 @@ func (q *Queries) ExtendLeases(ctx context.Context, db DBTX, arg ExtendLeasesPar
 	return items, nil
 }
 
-const failTask = `-- name: FailTask :exec
+const FailTask = `-- name: FailTask :exec
 UPDATE signal_task
 SET state = CASE WHEN $1::boolean THEN 'dead' ELSE 'available' END,
     run_at = CASE WHEN $1::boolean THEN run_at ELSE now() + make_interval(secs => $2::float8) END,
@@ -315,7 +337,7 @@ type FailTaskParams struct {
 // Record a failed attempt: retry after @delay_seconds (database clock), or
 // end dead when @dead.
 func (q *Queries) FailTask(ctx context.Context, db DBTX, arg FailTaskParams) error {
-	_, err := db.Exec(ctx, failTask,
+	_, err := db.Exec(ctx, FailTask,
 		arg.Dead,
 		arg.DelaySeconds,
 		arg.Error,
@@ -326,27 +348,49 @@ func (q *Queries) FailTask(ctx context.Context, db DBTX, arg FailTaskParams) err
 	return err
 }
 
-const listen = `-- name: Listen :exec
+const Listen = `-- name: Listen :exec
 LISTEN signal_task
 `
 
 func (q *Queries) Listen(ctx context.Context, db DBTX) error {
-	_, err := db.Exec(ctx, listen)
+	_, err := db.Exec(ctx, Listen)
 	return err
 }
 
-const listenCancel = `-- name: ListenCancel :exec
+const ListenCancel = `-- name: ListenCancel :exec
 LISTEN signal_cancel
 `
 
 // Cancel (signalrt.Cancel) notifies "schema.id" of each running task it
 // deletes, so that its worker cancels the receiver's context.
 func (q *Queries) ListenCancel(ctx context.Context, db DBTX) error {
-	_, err := db.Exec(ctx, listenCancel)
+	_, err := db.Exec(ctx, ListenCancel)
 	return err
 }
 
-const releaseTasks = `-- name: ReleaseTasks :exec
+const PlanFromIndexes = `-- name: PlanFromIndexes :exec
+SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true),
+       set_config('max_parallel_workers_per_gather', '0', true)
+`
+
+// Sent before a hot statement in the same batch, and so in the same
+// transaction (see runtime/plan.go): until that transaction ends, the
+// planner takes an index path over any sequential scan, bitmap scan or
+// sort it could use instead, whatever the statistics say. The hot
+// statements read the queue in an index's order and stop at their LIMIT;
+// when the statistics say that the table is nearly empty (as after a
+// VACUUM of a drained queue) or that few rows pass a filter, a plan that
+// reads all the matching tasks and sorts them looks as cheap, and would
+// cost a read of the whole queue on every call.
+//
+// Nor does it plan parallel workers: the statements are short, and a
+// parallel plan may read a wider index than the one the rows are in.
+func (q *Queries) PlanFromIndexes(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, PlanFromIndexes)
+	return err
+}
+
+const ReleaseTasks = `-- name: ReleaseTasks :exec
 UPDATE signal_task
 SET state = 'available', attempt = attempt - 1, run_at = now(), lease_until = NULL, worker = NULL
 WHERE id = ANY($1::bigint[]) AND lease_until IS NOT NULL AND worker = $2::text
@@ -359,19 +403,11 @@ type ReleaseTasksParams struct {
 
 // Graceful shutdown: give tasks back without counting the attempt.
 func (q *Queries) ReleaseTasks(ctx context.Context, db DBTX, arg ReleaseTasksParams) error {
-	_, err := db.Exec(ctx, releaseTasks, arg.Ids, arg.Worker)
+	_, err := db.Exec(ctx, ReleaseTasks, arg.Ids, arg.Worker)
 	return err
 }
 
-const rescueExpired = `-- name: RescueExpired :many
-WITH expired AS (
-    SELECT e.id
-    FROM signal_task e
-    WHERE e.state = 'running' AND e.lease_until < now()
-    ORDER BY e.lease_until
-    LIMIT $1::integer
-    FOR UPDATE SKIP LOCKED
-)
+const RescueExpired = `-- name: RescueExpired :many
 UPDATE signal_task t
 SET state = CASE WHEN t.attempt >= t.max_attempts THEN 'dead' ELSE 'available' END,
     run_at = now(),
@@ -381,8 +417,14 @@ SET state = CASE WHEN t.attempt >= t.max_attempts THEN 'dead' ELSE 'available' E
         'attempt', t.attempt, 'at', now(),
         'error', 'lease expired: worker ' || coalesce(t.worker, '?') || ' stopped before the task finished',
         'worker', t.worker))
-FROM expired
-WHERE t.id = expired.id
+WHERE t.id = ANY(ARRAY(
+    SELECT e.id
+    FROM signal_task e
+    WHERE e.state = 'running' AND e.lease_until < now()
+    ORDER BY e.lease_until
+    LIMIT $1::integer
+    FOR UPDATE SKIP LOCKED
+))
 RETURNING t.id, t.queue, t.state
 `
 
@@ -395,7 +437,7 @@ type RescueExpiredRow struct {
 // Tasks whose lease ran out (their worker died or lost its connection) go
 // back to available, or end dead when that was their last attempt.
 func (q *Queries) RescueExpired(ctx context.Context, db DBTX, max int32) ([]RescueExpiredRow, error) {
-	rows, err := db.Query(ctx, rescueExpired, max)
+	rows, err := db.Query(ctx, RescueExpired, max)
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +456,7 @@ func (q *Queries) RescueExpired(ctx context.Context, db DBTX, max int32) ([]Resc
 	return items, nil
 }
 
-const snoozeTask = `-- name: SnoozeTask :exec
+const SnoozeTask = `-- name: SnoozeTask :exec
 UPDATE signal_task
 SET state = 'available', attempt = attempt - 1, run_at = now() + make_interval(secs => $1::float8),
     lease_until = NULL, worker = NULL
@@ -431,7 +473,7 @@ type SnoozeTaskParams struct {
 // A receiver asked to run again after @delay_seconds: the attempt is not
 // counted and no error is recorded.
 func (q *Queries) SnoozeTask(ctx context.Context, db DBTX, arg SnoozeTaskParams) error {
-	_, err := db.Exec(ctx, snoozeTask,
+	_, err := db.Exec(ctx, SnoozeTask,
 		arg.DelaySeconds,
 		arg.ID,
 		arg.Attempt,
@@ -440,14 +482,14 @@ func (q *Queries) SnoozeTask(ctx context.Context, db DBTX, arg SnoozeTaskParams)
 	return err
 }
 
-const taskSchema = `-- name: TaskSchema :one
+const TaskSchema = `-- name: TaskSchema :one
 SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass
 `
 
 // The schema that holds signal_task: the prefix of the notifications meant
 // for this worker (see InsertTasks).
 func (q *Queries) TaskSchema(ctx context.Context, db DBTX) (string, error) {
-	row := db.QueryRow(ctx, taskSchema)
+	row := db.QueryRow(ctx, TaskSchema)
 	var nsp string
 	err := row.Scan(&nsp)
 	return nsp, err
