@@ -234,8 +234,9 @@ func TestDelayedTasksWait(t *testing.T) {
 	ctx := context.Background()
 	rec := newRecorder()
 	table := signalrt.Table{rec.handler("later", nil), rec.handler("at", nil)}
+	at := time.Now().Add(2 * time.Hour).Truncate(time.Microsecond)
 	send(t, pool, routes("later"), 1, signalrt.After(time.Hour))
-	send(t, pool, routes("at"), 2, signalrt.At(time.Now().Add(300*time.Millisecond)))
+	send(t, pool, routes("at"), 2, signalrt.At(at))
 	st, err := signalrt.RunUntilIdle(ctx, pool, table)
 	if err != nil || st != (signalrt.RunStats{}) {
 		t.Fatalf("before the delay: stats %+v, err %v; want nothing run", st, err)
@@ -243,13 +244,17 @@ func TestDelayedTasksWait(t *testing.T) {
 	if task := onlyTask(t, pool, "later"); task.RunAt.Before(time.Now().Add(59 * time.Minute)) {
 		t.Errorf("After(1h) task runs at %s", task.RunAt)
 	}
-	waitFor(t, "the At task to run", func() bool {
-		_, err := signalrt.RunUntilIdle(ctx, pool, table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rec.count("at") == 1
-	})
+	atTask := onlyTask(t, pool, "at")
+	if !atTask.RunAt.Equal(at) {
+		t.Errorf("At(%s) task runs at %s", at, atTask.RunAt)
+	}
+	// Once due, it runs: made due now rather than waited for.
+	if n, err := signalrt.RunNow(ctx, pool, atTask.ID); err != nil || n != 1 {
+		t.Fatalf("RunNow: %d, %v", n, err)
+	}
+	if st, err := signalrt.RunUntilIdle(ctx, pool, table); err != nil || st.Succeeded != 1 || rec.count("at") != 1 {
+		t.Fatalf("once due: stats %+v, err %v, runs of the At task %d; want it run once", st, err, rec.count("at"))
+	}
 	if rec.count("later") != 0 {
 		t.Fatal("the task delayed by an hour ran")
 	}
