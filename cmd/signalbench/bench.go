@@ -24,36 +24,39 @@ var defaultWorkloads = []string{"W1", "W1u", "W1p", "W1l", "W2", "W3", "W4", "rs
 
 // allWorkloads are the workloads -run accepts: the default ones, and the
 // long ones that run only when named (scale, big payloads, a 10,000,000
-// task backlog).
-var allWorkloads = append(slices.Clone(defaultWorkloads), "scale", "rssbig", "backlog")
+// task backlog, the soak under autovacuum).
+var allWorkloads = append(slices.Clone(defaultWorkloads), "scale", "rssbig", "backlog", "soak")
 
 // options are the command-line settings of one run.
 type options struct {
-	db          string
-	run         []string      // workload names, canonical spelling
-	n           int           // W1 tasks
-	concurrency []int         // W1 worker slots
-	otel        string        // W1, W1u and W1p: the worker's OpenTelemetry (see otelModes)
-	unique      bool          // W2 and W4: send with signalrt.Unique
-	batched     bool          // W2, W3: send in signalrt.BeginFunc
-	receivers   []int         // W2 K
-	senders     int           // W2 senders
-	duration    time.Duration // W2, W3 and the pgbench runs
-	rate        int           // W3 tx/s
-	pairs       int           // W4 transactions of each kind
-	rssN        []int         // rss backlogs
-	backlogN    int           // backlog tasks
-	claimRows   int           // floor_claim prefill
-	floorDir    string        // pgbench scripts; empty: the embedded copies
-	pgbench     string
-	genPackages int
-	genRecv     int
-	genRuns     int
-	repo        string // module root for gen; empty: found with go env GOMOD
-	timeout     time.Duration
-	quick       bool
-	stderr      io.Writer
-	log         *slog.Logger // worker logs: warnings and errors only
+	db           string
+	run          []string      // workload names, canonical spelling
+	n            int           // W1 tasks
+	concurrency  []int         // W1 worker slots
+	otel         string        // W1, W1u and W1p: the worker's OpenTelemetry (see otelModes)
+	unique       bool          // W2 and W4: send with signalrt.Unique
+	batched      bool          // W2, W3: send in signalrt.BeginFunc
+	receivers    []int         // W2 K
+	senders      int           // W2 senders
+	duration     time.Duration // W2, W3 and the pgbench runs
+	soakDuration time.Duration
+	soakCSV      io.Writer // the soak's samples, when -soak-csv is set
+	soakCSVPath  string
+	rate         int    // W3 tx/s
+	pairs        int    // W4 transactions of each kind
+	rssN         []int  // rss backlogs
+	backlogN     int    // backlog tasks
+	claimRows    int    // floor_claim prefill
+	floorDir     string // pgbench scripts; empty: the embedded copies
+	pgbench      string
+	genPackages  int
+	genRecv      int
+	genRuns      int
+	repo         string // module root for gen; empty: found with go env GOMOD
+	timeout      time.Duration
+	quick        bool
+	stderr       io.Writer
+	log          *slog.Logger // worker logs: warnings and errors only
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -65,7 +68,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		def = DefaultURL
 	}
 	fs.StringVar(&o.db, "db", def, "PostgreSQL connection URL (default $DATABASE_URL, else "+DefaultURL+")")
-	run := fs.String("run", strings.Join(defaultWorkloads, ","), "comma-separated workloads to run (also: scale, rssbig, backlog, which run only when named)")
+	run := fs.String("run", strings.Join(defaultWorkloads, ","), "comma-separated workloads to run (also: scale, rssbig, backlog, soak, which run only when named)")
 	fs.IntVar(&o.n, "n", 100_000, "W1: tasks inserted up front and drained")
 	conc := fs.String("c", "16,100", "W1: worker concurrencies, one drain each")
 	fs.StringVar(&o.otel, "otel", "off", "W1: the worker's OpenTelemetry: off, noop (otelsignal with an SDK that exports nowhere), sampled (the same, one trace in ten), memory (the SDK's in-memory exporter), sdkspan (no otelsignal: a bare SDK span per attempt, the floor of any span-per-attempt tracing) or sdkspan-attrs (that span with six attributes)")
@@ -75,6 +78,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	recv := fs.String("k", "1,5", "W2: receivers per signal, one run each")
 	fs.IntVar(&o.senders, "senders", 8, "W2: concurrent senders")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of W2, W3 and each timed pgbench run")
+	fs.DurationVar(&o.soakDuration, "soak-duration", 10*time.Minute, "soak: length of the load (W2 with the largest -k, on a server whose autovacuum is on)")
+	fs.StringVar(&o.soakCSVPath, "soak-csv", "", "soak: write the per-second samples to this CSV file")
 	fs.IntVar(&o.rate, "rate", 200, "W3: transactions per second")
 	fs.IntVar(&o.pairs, "pairs", 3000, "W4: transactions of each kind")
 	rss := fs.String("rss-n", "100000,1000000", "rss: backlogs drained, one child process each")
@@ -106,6 +111,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 			"gen-receivers": func() { o.genRecv = 50 },
 			"gen-runs":      func() { o.genRuns = 1 },
 			"timeout":       func() { o.timeout = 2 * time.Minute },
+			"soak-duration": func() { o.soakDuration = 15 * time.Second },
 		}
 		for name, f := range quick {
 			if !set[name] {
@@ -133,6 +139,12 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		if k > len(receiverKeys) {
 			return nil, fmt.Errorf("-k %d: at most %d receivers", k, len(receiverKeys))
 		}
+	}
+	if o.soakDuration < 10*time.Second {
+		return nil, errSoakNeedsTime
+	}
+	if !set["timeout"] && slices.Contains(o.run, "soak") {
+		o.timeout = max(o.timeout, o.soakDuration+5*time.Minute)
 	}
 	if o.n <= 0 || o.pairs <= 0 || o.rate <= 0 || o.senders <= 0 || o.duration <= 0 || o.claimRows < 100 {
 		return nil, errors.New("-n, -pairs, -rate, -senders and -duration must be positive, -claim-rows at least 100")
@@ -246,6 +258,16 @@ func runWorkload(ctx context.Context, o *options, name string, emit func(line)) 
 		}
 	case "W3":
 		return bounded(func(ctx context.Context) (line, error) { return runLatency(ctx, o) })
+	case "soak":
+		if o.soakCSVPath != "" {
+			f, err := os.Create(o.soakCSVPath)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			o.soakCSV = f
+		}
+		return bounded(func(ctx context.Context) (line, error) { return runSoak(ctx, o) })
 	case "W4":
 		return bounded(func(ctx context.Context) (line, error) { return runOverhead(ctx, o) })
 	case "rss":

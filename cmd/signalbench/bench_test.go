@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestMain lets the test binary stand in for signalbench when a workload
@@ -281,5 +284,96 @@ func TestOTelModes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSoak runs a short soak. It needs a server whose autovacuum is on,
+// as production servers run it (.ci/run turns it on; the soak refuses a
+// server where it is off, and this test then fails with its advice).
+func TestSoak(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	csv := filepath.Join(t.TempDir(), "soak.csv")
+	var stdout, stderr bytes.Buffer
+	code := cli(ctx, []string{"-run", "soak", "-soak-duration", "10s", "-k", "2", "-senders", "2", "-soak-csv", csv}, &stdout, &stderr)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	if code != 0 {
+		t.Fatalf("signalbench -run soak exited with %d", code)
+	}
+	m, err := parseLine(strings.TrimSpace(stdout.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	num := func(k string) float64 {
+		t.Helper()
+		v, err := strconv.ParseFloat(m[k], 64)
+		if err != nil {
+			t.Fatalf("%s=%q is not a number (line %v)", k, m[k], m)
+		}
+		return v
+	}
+	if m["workload"] != "soak" || num("receivers") != 2 || num("samples") < 5 || num("tasks_per_s") <= 0 {
+		t.Errorf("soak line %v; want receivers=2, at least 5 samples and a rate", m)
+	}
+	if worst, p99 := num("worst_age_s"), num("p99_age_s"); p99 < 0 || worst < p99 {
+		t.Errorf("worst_age_s=%v, p99_age_s=%v; want 0 <= p99 <= worst", worst, p99)
+	}
+	if num("table_mb_end") <= 0 || num("index_mb_end") <= 0 || num("longest_claim_s") < 0 {
+		t.Errorf("soak line %v: want the table's and indexes' size", m)
+	}
+	b, err := os.ReadFile(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if !strings.HasPrefix(rows[0], "second,backlog,oldest_due_age_s,") || len(rows)-1 != int(num("samples")) {
+		t.Errorf("soak CSV: %d rows after %q; want one per sample (%v)", len(rows)-1, rows[0], m["samples"])
+	}
+}
+
+// TestSoakRefusesWithoutAutovacuum: a session whose statistics are not
+// collected (track_counts off, which a superuser may set for a session)
+// stands for a server whose autovacuum does not run.
+func TestSoakRefusesWithoutAutovacuum(t *testing.T) {
+	ctx := context.Background()
+	sep := "?"
+	if strings.Contains(dbURL(), "?") {
+		sep = "&"
+	}
+	conn, err := pgx.Connect(ctx, dbURL()+sep+"track_counts=off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	err = checkAutovacuum(ctx, conn)
+	if err == nil || !strings.Contains(err.Error(), "track_counts is off") || !strings.Contains(err.Error(), "ALTER SYSTEM SET track_counts = on") {
+		t.Fatalf("checkAutovacuum with track_counts off: %v; want a refusal that says how to turn it on", err)
+	}
+}
+
+func TestSummarizeSoak(t *testing.T) {
+	var samples []soakSample
+	for i := range 200 {
+		sm := soakSample{at: time.Duration(i+1) * time.Second, age: 0.01, table: 100 << 20, idx: 10 << 20, autovacuums: int64(i / 60)}
+		if i == 50 {
+			sm.age, sm.claim = 3, 2.5 // one stall
+		}
+		if i == 10 || i == 11 {
+			sm.age = 0.5
+		}
+		samples = append(samples, sm)
+	}
+	var l line
+	summarize(samples, &l)
+	m, err := parseLine("workload=x " + l.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"samples": "200", "worst_age_s": "3.00", "p99_age_s": "0.500", "longest_claim_s": "2.50",
+		"autovacuums": "3", "table_mb_end": "100", "levelled": "true", "goal_met": "false"}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s=%q, want %q (line %s)", k, m[k], v, l.String())
+		}
 	}
 }

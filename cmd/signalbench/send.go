@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,8 +119,24 @@ func warm(ctx context.Context, pool *pgxpool.Pool, n int) error {
 // signal to k receivers for o.duration, each on a connection of its own,
 // while a worker (default configuration, pgx's default pool) runs the tasks.
 func runSend(ctx context.Context, o *options, k int) (line, error) {
+	return sendLoad(ctx, o, "W2", k, o.duration, nil)
+}
+
+// load is what a watcher of sendLoad sees: the schema, and counters of
+// the tasks sent and run so far.
+type load struct {
+	s         *scratch
+	k         int
+	sent, ran func() int64
+}
+
+// sendLoad runs W2's load for d: o.senders goroutines run the business
+// transaction with a signal to k receivers, while a worker runs the tasks.
+// watch, unless nil, runs while the senders do, with a context that ends
+// when they stop, and adds to the result line.
+func sendLoad(ctx context.Context, o *options, workload string, k int, d time.Duration, watch func(ctx context.Context, ld load, l *line) error) (line, error) {
 	var l line
-	err := withScratch(ctx, o, fmt.Sprintf("w2k%d", k), func(s *scratch) error {
+	err := withScratch(ctx, o, fmt.Sprintf("%sk%d", strings.ToLower(workload), k), func(s *scratch) error {
 		wpool, err := s.migrated(ctx)
 		if err != nil {
 			return err
@@ -146,7 +163,17 @@ func runSend(ctx context.Context, o *options, k int) (line, error) {
 		var wg sync.WaitGroup
 		errs := make(chan error, o.senders)
 		start := time.Now()
-		deadline := start.Add(o.duration)
+		deadline := start.Add(d)
+		var extra line // the watcher's figures, after the load's
+		watched := make(chan error, 1)
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		if watch != nil {
+			ld := load{s: s, k: k, sent: func() int64 { return sends.Load() * int64(k) }, ran: ran.Load}
+			go func() { watched <- watch(watchCtx, ld, &extra) }()
+		} else {
+			watched <- nil
+		}
 		for range o.senders {
 			wg.Go(func() {
 				for ctx.Err() == nil && time.Now().Before(deadline) {
@@ -160,6 +187,10 @@ func runSend(ctx context.Context, o *options, k int) (line, error) {
 		}
 		wg.Wait()
 		elapsed := time.Since(start)
+		stopWatch()
+		if err := <-watched; err != nil {
+			return fmt.Errorf("watching the load: %w", err)
+		}
 		st, err := taskStates(ctx, spool)
 		if err != nil {
 			return err
@@ -190,7 +221,7 @@ func runSend(ctx context.Context, o *options, k int) (line, error) {
 			return fmt.Errorf("%d tasks finished but receivers ran %d times", done, r)
 		}
 		secs := elapsed.Seconds()
-		l = newLine("W2")
+		l = newLine(workload)
 		l.add("receivers", k)
 		if o.unique {
 			l.add("unique", true)
@@ -210,6 +241,7 @@ func runSend(ctx context.Context, o *options, k int) (line, error) {
 		// The backlog in seconds of sends: how long the senders took to
 		// produce that many tasks.
 		l.add("backlog_s", float64(backlog)/(float64(total)/secs))
+		l.keys, l.values = append(l.keys, extra.keys...), append(l.values, extra.values...)
 		return nil
 	})
 	return l, err
