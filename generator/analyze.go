@@ -321,7 +321,7 @@ func (a *analyzer) target(path, name, dir string, pkg *types.Package) *target {
 func (a *analyzer) receiver(pkg *packages.Package, f found) *receiver {
 	fd := f.fn
 	fn, _ := pkg.TypesInfo.Defs[fd.Name].(*types.Func)
-	r := &receiver{pkg: pkg.Types, fn: fn, pos: f.pos, signalName: f.signal, queue: f.queue, attempts: f.attempts, timeout: f.timeout, priority: f.priority,
+	r := &receiver{pkg: pkg.Types, fn: fn, pos: f.pos, signalPos: f.signalPos, signalName: f.signal, queue: f.queue, attempts: f.attempts, timeout: f.timeout, priority: f.priority,
 		limit: limit{concurrency: f.concurrency, rate: f.rate, per: f.ratePer, burst: f.burst}}
 	name := fd.Name.Name
 	from := fd.Name.Pos()
@@ -527,6 +527,11 @@ func (a *analyzer) link(r *receiver) {
 		return
 	}
 	if s == nil {
+		if d := a.nearDeclared(r.signalName); d != nil {
+			a.errorf(r.signalPos, "%s: signal %s is not declared; did you mean %s (%s)? A signal that no //signal:define declares is implicit only when its name is not a near miss of a declared one; fix the name, or declare %s with //signal:define",
+				what, r.signalName, d.name, a.prog.where(d.argPos), r.signalName)
+			return
+		}
 		pl := a.prog.signals
 		if pl.err != "" {
 			a.errorf(r.pos, "signal %s is not declared with //signal:define, so its sender goes into the generated signals package, but %s", r.signalName, pl.err)
@@ -573,6 +578,25 @@ func (a *analyzer) link(r *receiver) {
 		s.receivers = append(s.receivers, r)
 		r.signal = s
 	}
+}
+
+// nearDeclared returns the declared signal whose name name is a near miss
+// of (see nearMiss), the closest one and of those the first by name; or
+// nil. Implicit signals are not compared: names that receivers alone use
+// may differ as little as they like.
+func (a *analyzer) nearDeclared(name string) *signal {
+	var best *signal
+	bestDist := 0
+	for _, other := range sortedKeys(a.signals) {
+		s := a.signals[other]
+		if !s.declared {
+			continue
+		}
+		if d, ok := nearMiss(name, other); ok && (best == nil || d < bestDist) {
+			best, bestDist = s, d
+		}
+	}
+	return best
 }
 
 // build assembles the model from the checked signals.

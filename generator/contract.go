@@ -205,8 +205,10 @@ type change struct {
 	msg      string
 }
 
-// acceptHint ends every breaking change's message.
-const acceptHint = " (-accept-breaking records this change)"
+// acceptHint ends every breaking change's message. Under go generate the
+// flags are in the //go:generate line, so the hint says where the flag
+// goes there (flags come before any package patterns).
+const acceptHint = " (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)"
 
 // compareContracts classifies every change from old to new.
 func compareContracts(old, new *contract) []change {

@@ -141,7 +141,7 @@ func TestCompareContracts(t *testing.T) {
 		{"field removed that a receiver reads", nil, lock(t, map[string][]string{"order_placed": {`"order_id" int64`}},
 			"m.Mail signal=order_placed queue=mail reads=order_id", "m.Ship signal=order_placed queue=default reads=order_id"), true, `field "email" is gone, but receiver m.Mail of the previous version reads it`},
 		{"field type change", nil, lock(t, map[string][]string{"order_placed": {`"email" string`, `"order_id" string`}},
-			"m.Mail signal=order_placed queue=mail reads=email,order_id", "m.Ship signal=order_placed queue=default reads=order_id"), true, `payload of signal order_placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (-accept-breaking records this change)`},
+			"m.Mail signal=order_placed queue=mail reads=email,order_id", "m.Ship signal=order_placed queue=default reads=order_id"), true, `payload of signal order_placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)`},
 		{"field renamed", nil, lock(t, map[string][]string{"order_placed": {`"email" string`, `"id" int64`}},
 			"m.Mail signal=order_placed queue=mail reads=email,id", "m.Ship signal=order_placed queue=default reads=id"), true, `field "order_id" was renamed to "id"`},
 		{"receiver renamed", nil, lock(t, map[string][]string{"order_placed": {`"email" string`, `"order_id" int64`}},

@@ -143,6 +143,22 @@
 // error that shows the chain and how to break it: declare the signal in
 // the package that owns the event).
 //
+// A misspelled name would quietly make a signal of its own, which nothing
+// sends. So a receiver's signal that no //signal:define declares but whose
+// name is a near miss of a declared signal's name is an error at the name,
+// which suggests the declared one: at most two edits apart (inserting,
+// deleting or changing a character, or swapping two adjacent ones), and at
+// most one edit per three characters of the shorter name. Names that
+// differ only in their digits (order.v1.shipped, order.v2.shipped) are not
+// near misses, and implicit signals are not compared with each other.
+// Declare the name with //signal:define to keep it.
+//
+// An implicit signal whose sender no loaded package calls is a warning
+// (file:line:col: warning: ...), at its first receiver's directive: it
+// does not stop generation or change signalgen's exit status. The callers
+// are found as for the signal graph (see below). Declare the signal in the
+// package that sends it, or check its name.
+//
 // # Payload types
 //
 // A signal's arguments travel as JSON. Each becomes a field of the payload
@@ -296,7 +312,7 @@
 // Breaking changes are errors at the changed declaration, all at once, and
 // nothing is written:
 //
-//	orders/orders.go:39:23: payload of signal order_placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (-accept-breaking records this change)
+//	orders/orders.go:39:23: payload of signal order_placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)
 //
 // They are: a type that old JSON no longer decodes into (int64 to string,
 // a struct to a slice, a narrower number, a different opaque type, map
@@ -309,7 +325,11 @@
 // message points at the likely new receiver and suggests name=OLDKEY), a
 // receiver moved to another signal, a signal gone that still had
 // receivers. signalgen -accept-breaking records the new contract and
-// prints each change it accepted.
+// prints each change it accepted. Under go generate, where the flags are
+// in the //go:generate line, add -accept-breaking right after signalgen in
+// that line for one run, then remove it again:
+//
+//	//go:generate go run github.com/reliablesignals/signals/cmd/signalgen -accept-breaking
 //
 // The file catches what changes in the code; signalrt.CheckTasks catches
 // what is in the queue: run from the new worker binary before the deploy,
@@ -366,7 +386,8 @@
 // Exit status: 0 when the code was generated (with -check: it is up to
 // date); 1 for problems in the input (with -check: the code is stale, and
 // the diff is on standard output); 2 for usage errors, and with -check for
-// any error, so that CI can tell stale code from broken input.
+// any error, so that CI can tell stale code from broken input. Warnings
+// are printed, with -check too, and leave the exit status alone.
 //
 // Run it from go generate in any package of the module, with the module's
 // pinned version:

@@ -22,7 +22,9 @@ const defaultGoMod = "module example.com/m\n\ngo 1.26.0\n"
 //   - stderr: the expected diagnostics, one per line, as the command
 //     prints them;
 //   - files (when there is no stderr): the expected outcome, one line per
-//     file, "write PATH" or "remove PATH".
+//     file, "write PATH" or "remove PATH";
+//   - warnings (with files): the expected warnings, one per line, as the
+//     command prints them; an archive without this section expects none.
 //
 // Archive comments hold flags: "signals=DIR" and "dispatch=DIR" set the
 // generated packages' directories. -update rewrites the expectations.
@@ -50,12 +52,17 @@ func TestArchives(t *testing.T) {
 					}
 				}
 			}
-			var want *txtar.File
+			var warnings []generator.Diagnostic
+			cfg.Warnings = func(ws []generator.Diagnostic) { warnings = ws }
+			var want, wantWarnings *txtar.File
 			hasGoMod := false
 			for i, f := range ar.Files {
 				switch f.Name {
 				case "stderr", "files":
 					want = &ar.Files[i]
+					continue
+				case "warnings":
+					wantWarnings = &ar.Files[i]
 					continue
 				case "go.mod":
 					hasGoMod = true
@@ -97,8 +104,21 @@ func TestArchives(t *testing.T) {
 					got.WriteString(verb + " " + filepath.ToSlash(rel) + "\n")
 				}
 			}
+			var gotWarnings strings.Builder
+			for _, w := range warnings {
+				if !w.Warning {
+					t.Errorf("warning without its Warning field set: %s", w)
+				}
+				gotWarnings.WriteString(w.String() + "\n")
+			}
 			if *update {
 				want.Data = []byte(got.String())
+				switch {
+				case wantWarnings != nil:
+					wantWarnings.Data = []byte(gotWarnings.String())
+				case gotWarnings.Len() > 0:
+					ar.Files = append(ar.Files, txtar.File{Name: "warnings", Data: []byte(gotWarnings.String())})
+				}
 				if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -106,6 +126,13 @@ func TestArchives(t *testing.T) {
 			}
 			if diff := cmp.Diff(string(want.Data), got.String()); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", want.Name, diff)
+			}
+			var wantW string
+			if wantWarnings != nil {
+				wantW = string(wantWarnings.Data)
+			}
+			if diff := cmp.Diff(wantW, gotWarnings.String()); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
 			}
 		})
 	}

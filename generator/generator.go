@@ -44,6 +44,11 @@ type Config struct {
 	// contract to the new one, sorted: compatible ones, and breaking ones
 	// when AcceptBreaking lets them through.
 	Changes func([]Change)
+	// Warnings, if set, is called once with the warnings of a generation
+	// that succeeded, sorted, when there are any: problems that do not stop
+	// it, such as an implicit signal whose sender nothing in the loaded
+	// packages calls. Their Warning field is set.
+	Warnings func([]Diagnostic)
 }
 
 // Change is one difference between the recorded payload contract and the
@@ -75,14 +80,22 @@ type Diagnostic struct {
 	Pos token.Position
 	// Message says what was found and what is required.
 	Message string
+	// Warning marks a problem that does not stop generation (see
+	// Config.Warnings).
+	Warning bool
 }
 
-// String formats d as file:line:col: message.
+// String formats d as file:line:col: message, or for a warning as
+// file:line:col: warning: message.
 func (d Diagnostic) String() string {
-	if !d.Pos.IsValid() {
-		return d.Message
+	msg := d.Message
+	if d.Warning {
+		msg = "warning: " + msg
 	}
-	return fmt.Sprintf("%s:%d:%d: %s", d.Pos.Filename, d.Pos.Line, d.Pos.Column, d.Message)
+	if !d.Pos.IsValid() {
+		return msg
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", d.Pos.Filename, d.Pos.Line, d.Pos.Column, msg)
 }
 
 // Generate loads the packages of cfg, finds their //signal: directives,
@@ -116,12 +129,21 @@ func Generate(ctx context.Context, cfg Config) ([]File, []Diagnostic, error) {
 	if lock != nil {
 		files = append(files, *lock)
 	}
+	// The graph, which finds the senders' callers, is made once, and only
+	// when needed.
+	var g *signalGraph
+	graph := func() *signalGraph {
+		if g == nil {
+			g = prog.graph(m)
+		}
+		return g
+	}
 	if cfg.GraphInto != "" {
 		path := cfg.GraphInto
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(prog.dir, path)
 		}
-		f, d := graphFile(path, prog.graph(m))
+		f, d := graphFile(path, graph())
 		if d != nil {
 			return nil, prog.diagnostics(nil, []Diagnostic{*d}), nil
 		}
@@ -157,7 +179,33 @@ func Generate(ctx context.Context, cfg Config) ([]File, []Diagnostic, error) {
 	if cfg.Changes != nil && len(changes) > 0 {
 		cfg.Changes(changes)
 	}
+	if cfg.Warnings != nil {
+		if ws := prog.unsent(m, graph); len(ws) > 0 {
+			cfg.Warnings(ws)
+		}
+	}
 	return files, nil, nil
+}
+
+// unsent warns of the implicit signals whose sender no loaded package
+// calls, at the directive of the signal's first receiver: a receiver that
+// names a signal nothing sends is most often a misspelled name, or a
+// signal whose sending package is still to be written, which should
+// then declare it. graph is called only when there are implicit signals.
+func (prog *program) unsent(m *model, graph func() *signalGraph) []Diagnostic {
+	var ds []diag
+	for _, s := range m.signals {
+		if s.declared || len(s.receivers) == 0 || graph().sent(s) {
+			continue
+		}
+		ds = append(ds, diagf(s.pos, "signal %s is implicit and nothing sends it (%s.%s is never called); declare it with //signal:define in the package that sends it, or check the name",
+			s.name, s.target.name, s.senderName()))
+	}
+	out := prog.diagnostics(ds, nil)
+	for i := range out {
+		out[i].Warning = true
+	}
+	return out
 }
 
 // checkContract compares the contract of m with the recorded one, and

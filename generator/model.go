@@ -129,9 +129,10 @@ type receiver struct {
 	timeout  time.Duration
 	priority int // 0 when not given
 	// limit is the concurrency=, rate= and burst= options (zero: none).
-	limit   limit
-	pos     token.Pos // the directive
-	binding *binding  // the Table parameter a method is bound to
+	limit     limit
+	pos       token.Pos // the directive
+	signalPos token.Pos // the directive's signal name
+	binding   *binding  // the Table parameter a method is bound to
 }
 
 // param is one receiver parameter after the context.

@@ -171,3 +171,62 @@ func uniqueName(base string, taken map[string]bool) string {
 	taken[name] = true
 	return name
 }
+
+// editDistance is the optimal string alignment distance between a and b:
+// the fewest insertions, deletions and substitutions of one character, and
+// transpositions of two adjacent ones, that turn a into b.
+func editDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	// d[i][j] is the distance between x[:i] and y[:j].
+	d := make([][]int, len(x)+1)
+	for i := range d {
+		d[i] = make([]int, len(y)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(x)][len(y)]
+}
+
+// maxNearMiss is the largest edit distance at which a signal name is taken
+// for a misspelling of another.
+const maxNearMiss = 2
+
+// nearMiss reports whether signal name a is so close to the different
+// signal name b that it is probably a misspelling of it, and their edit
+// distance: at most maxNearMiss edits, and at most one edit per three
+// characters of the shorter name (so that short names, which are all close
+// to each other, are never taken for misspellings). Names that differ only
+// in their digits (order.v1.shipped and order.v2.shipped) are versions of a
+// signal, not misspellings.
+func nearMiss(a, b string) (int, bool) {
+	if a == b || stripDigits(a) == stripDigits(b) {
+		return 0, false
+	}
+	n := editDistance(a, b)
+	shorter := min(len([]rune(a)), len([]rune(b)))
+	return n, n <= maxNearMiss && 3*n <= shorter
+}
+
+// stripDigits returns s without its decimal digits.
+func stripDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if '0' <= r && r <= '9' {
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -87,3 +87,48 @@ func TestWrap(t *testing.T) {
 		t.Errorf("wrap (-want +got):\n%s", diff)
 	}
 }
+
+func TestNearMiss(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		dist int
+		near bool
+	}{
+		{"user_signedup", "user_signed_up", 1, true},  // a character left out
+		{"user_sigend_up", "user_signed_up", 1, true}, // two swapped
+		{"order.placed", "order_placed", 1, true},     // another separator
+		{"payment.captrued", "payment.captured", 1, true},
+		{"order_plcd", "order_placed", 2, true},
+		{"order.paid", "order.placed", 3, false}, // another word
+		{"order.paid", "order_placed", 4, false},
+		{"ab", "ac", 1, false},                             // short names are all close
+		{"user", "users", 1, true},                         // one edit in four characters
+		{"abcde", "abxyz", 3, false},                       // too many edits
+		{"abcde", "axcye", 2, false},                       // two edits in five characters
+		{"abcdef", "axcyef", 2, true},                      // two edits in six
+		{"order.v1.shipped", "order.v2.shipped", 0, false}, // versions
+		{"order.shipped", "order.v2.shipped", 0, false},
+		{"same", "same", 0, false},
+	}
+	for _, tt := range tests {
+		dist, near := nearMiss(tt.a, tt.b)
+		if near != tt.near || (tt.dist > 0 && dist != tt.dist) {
+			t.Errorf("nearMiss(%q, %q) = %d, %v; want %d, %v", tt.a, tt.b, dist, near, tt.dist, tt.near)
+		}
+		if d, d2 := editDistance(tt.a, tt.b), editDistance(tt.b, tt.a); d != d2 {
+			t.Errorf("editDistance(%q, %q) = %d, but %d the other way round", tt.a, tt.b, d, d2)
+		}
+	}
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"", "abc", 3}, {"abc", "", 3}, {"abc", "abc", 0},
+		{"ab", "ba", 1}, {"kitten", "sitting", 3}, {"ca", "abc", 3},
+	} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -42,7 +42,9 @@
 //
 // Exit status: 0 success (with -check: up to date); 1 errors in the input,
 // printed as file:line:col: message (with -check: stale); 2 usage errors
-// (with -check: any error).
+// (with -check: any error). Warnings, printed as file:line:col: warning:
+// message (an implicit signal that nothing sends), leave the exit status
+// alone, with -check too.
 package main
 
 import (
@@ -143,6 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var changes []generator.Change
 	cfg.Changes = func(cs []generator.Change) { changes = cs }
+	var warnings []generator.Diagnostic
+	cfg.Warnings = func(ws []generator.Diagnostic) { warnings = ws }
 	if *tags != "" {
 		cfg.Tags = strings.Split(*tags, ",")
 	}
@@ -155,6 +159,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printDiagnostics(logger, stderr, diags)
 		return failed
 	}
+	// Warnings do not change the exit status, with -check neither.
+	printDiagnostics(logger, stderr, warnings)
 	if *check {
 		diff, err := generator.Diff(dir, files)
 		if err != nil {
@@ -192,12 +198,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// printDiagnostics prints diagnostics as file:line:col: message, and
-// those without a position with the log prefix.
+// printDiagnostics prints diagnostics as file:line:col: message (warnings
+// as file:line:col: warning: message), and those without a position with
+// the log prefix.
 func printDiagnostics(logger *log.Logger, stderr io.Writer, diags []generator.Diagnostic) {
 	for _, d := range diags {
 		if !d.Pos.IsValid() {
-			logger.Print(d.Message)
+			logger.Print(d)
 			continue
 		}
 		fmt.Fprintln(stderr, d)

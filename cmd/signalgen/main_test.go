@@ -111,6 +111,25 @@ import "context"
 func Mail(ctx context.Context, orderID int64, email string) error { return nil }
 `
 
+// unsentA is the warning of a module whose only receiver is receiverA's:
+// nothing sends order.placed.
+const unsentA = "a/a.go:7:1: warning: signal order.placed is implicit and nothing sends it (signals.SendOrderPlaced is never called); declare it with //signal:define in the package that sends it, or check the name\n"
+
+// senderC sends order.placed, before its sender is generated too.
+const senderC = `package c
+
+import (
+	"context"
+
+	"example.com/m/signals"
+)
+
+// Place sends order.placed.
+func Place(ctx context.Context) error {
+	return signals.SendOrderPlaced(ctx, nil, signals.OrderPlacedPayload{OrderID: 1})
+}
+`
+
 func TestUsage(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -181,8 +200,9 @@ func TestGenerateCheckRemove(t *testing.T) {
 		t.Fatalf("-check wrote files: %v", err)
 	}
 
-	if r = signalgen(t, dir); r.code != 0 || r.stderr != "" {
-		t.Fatalf("generate: exit %d, stderr:\n%s", r.code, r.stderr)
+	// Nothing sends order.placed: a warning, not an error.
+	if r = signalgen(t, dir); r.code != 0 || r.stderr != unsentA {
+		t.Fatalf("generate: exit %d, stderr:\n%s\nwant exit 0 and:\n%s", r.code, r.stderr, unsentA)
 	}
 	gen := tree(t, dir)
 	for _, f := range []string{"signals/signals_gen.go", "signals/dispatch/dispatch_gen.go"} {
@@ -190,11 +210,11 @@ func TestGenerateCheckRemove(t *testing.T) {
 			t.Errorf("%s was not written; files: %v", f, gen)
 		}
 	}
-	if r = signalgen(t, dir, "-check"); r.code != 0 || r.stdout != "" {
+	if r = signalgen(t, dir, "-check"); r.code != 0 || r.stdout != "" || r.stderr != unsentA {
 		t.Fatalf("-check after generate: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	// Unchanged bytes are not rewritten.
-	if r = signalgen(t, dir, "-v"); r.code != 0 || r.stderr != "" {
+	if r = signalgen(t, dir, "-v"); r.code != 0 || r.stderr != unsentA {
 		t.Fatalf("regenerate: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	if diff := cmp.Diff(gen, tree(t, dir)); diff != "" {
@@ -243,6 +263,74 @@ func TestGenerateCheckRemove(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("files after removing the directives (-want +got):\n%s", diff)
+	}
+}
+
+// TestUnsentSignal checks the warning for an implicit signal that nothing
+// sends: printed as file:line:col: warning: message, files written, exit
+// status 0, with -check too; and gone once a package sends the signal,
+// even before its sender is generated.
+func TestUnsentSignal(t *testing.T) {
+	t.Parallel()
+	dir := module(t, map[string]string{"a/a.go": receiverA})
+	r := signalgen(t, dir)
+	if r.code != 0 || r.stderr != unsentA || r.stdout != "" {
+		t.Fatalf("generate: exit %d, stdout:\n%s\nstderr:\n%s\nwant exit 0 and:\n%s", r.code, r.stdout, r.stderr, unsentA)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "signals", "signals_gen.go")); err != nil {
+		t.Fatalf("the warning stopped generation: %v", err)
+	}
+	if r = signalgen(t, dir, "-check"); r.code != 0 || r.stdout != "" || r.stderr != unsentA {
+		t.Errorf("-check: exit %d, stdout:\n%s\nstderr:\n%s\nwant exit 0 and the warning", r.code, r.stdout, r.stderr)
+	}
+	// Paths are relative to the working directory, as for errors.
+	if r = signalgen(t, filepath.Join(dir, "a")); r.code != 0 || r.stderr != strings.Replace(unsentA, "a/a.go", "a.go", 1) {
+		t.Errorf("generate in a: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	write(t, filepath.Join(dir, "c/c.go"), senderC)
+	if r = signalgen(t, dir); r.code != 0 || r.stderr != "" {
+		t.Errorf("generate with a sender: exit %d, stderr:\n%s\nwant no warning", r.code, r.stderr)
+	}
+	// A module whose sender is not generated yet.
+	dir = module(t, map[string]string{"a/a.go": receiverA, "c/c.go": senderC})
+	if r = signalgen(t, dir); r.code != 0 || r.stderr != "" {
+		t.Errorf("first generation with a sender: exit %d, stderr:\n%s\nwant no warning", r.code, r.stderr)
+	}
+}
+
+// TestNearMissSignal checks that a receiver of a misspelled declared
+// signal is an error at the signal name, with exit status 1 (2 with
+// -check), and nothing written.
+func TestNearMissSignal(t *testing.T) {
+	t.Parallel()
+	dir := module(t, map[string]string{
+		"users/users.go": `package users
+
+// UserSignedUp is sent when a user signs up.
+//
+//signal:define
+type UserSignedUp func(userID int64)
+`,
+		"mail/mail.go": `package mail
+
+import "context"
+
+// Welcome misspells the signal.
+//
+//signal:receiver user_signedup
+func Welcome(ctx context.Context, userID int64) error { return nil }
+`,
+	})
+	before := tree(t, dir)
+	want := "mail/mail.go:7:19: receiver Welcome: signal user_signedup is not declared; did you mean user_signed_up (users/users.go:6:6)? A signal that no //signal:define declares is implicit only when its name is not a near miss of a declared one; fix the name, or declare user_signedup with //signal:define\n"
+	if r := signalgen(t, dir); r.code != 1 || r.stderr != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and:\n%s", r.code, r.stderr, want)
+	}
+	if r := signalgen(t, dir, "-check"); r.code != 2 || r.stderr != want {
+		t.Errorf("-check: exit %d, stderr:\n%s\nwant exit 2 and:\n%s", r.code, r.stderr, want)
+	}
+	if diff := cmp.Diff(before, tree(t, dir)); diff != "" {
+		t.Errorf("files changed although there were errors (-before +after):\n%s", diff)
 	}
 }
 
@@ -416,7 +504,7 @@ func TestBreakingChange(t *testing.T) {
 	}
 	write(t, filepath.Join(dir, "a/a.go"), strings.Replace(receiverA, "orderID int64", "orderID string", 1))
 	r := signalgen(t, dir)
-	want := `a/a.go:8:32: payload of signal order.placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (-accept-breaking records this change)`
+	want := `a/a.go:8:32: payload of signal order.placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)`
 	if r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Fatalf("breaking change: exit %d, stderr:\n%s\nwant exit 1 and %s", r.code, r.stderr, want)
 	}
@@ -434,7 +522,7 @@ func TestBreakingChange(t *testing.T) {
 	if !strings.Contains(string(after), `"order_id" string`) {
 		t.Fatalf("the contract file does not record the new type:\n%s", after)
 	}
-	if r := signalgen(t, dir); r.code != 0 || r.stderr != "" {
+	if r := signalgen(t, dir); r.code != 0 || r.stderr != unsentA {
 		t.Fatalf("run after accepting: exit %d\n%s", r.code, r.stderr)
 	}
 }
