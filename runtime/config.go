@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	mathrand "math/rand/v2"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -25,6 +26,8 @@ const (
 
 // QueueConfig configures one queue of a worker.
 type QueueConfig struct {
+	// Name is the queue's name, as receivers' queue= options give it.
+	Name string
 	// Concurrency is how many of the queue's tasks run at once in this
 	// process; 0 means Config.Concurrency.
 	Concurrency int
@@ -40,9 +43,21 @@ type QueueConfig struct {
 // Config configures a [Worker]. The zero value is ready to use: every field
 // has a default.
 type Config struct {
-	// Queues lists the queues this worker runs, with their settings. When
-	// nil, the worker runs every queue that a receiver of its table uses.
-	Queues map[string]QueueConfig
+	// Queues sets the options of some queues, by name. It does not choose
+	// which queues the worker runs (OnlyQueues does): a queue it names is
+	// run too, with these options, and the others with the defaults.
+	//
+	//	cfg.Queues = append(cfg.Queues, signalrt.QueueConfig{Name: "mail", Concurrency: 5})
+	Queues []QueueConfig
+	// OnlyQueues, when not empty, is the only queues this worker runs, for
+	// workers dedicated to some queues. The receivers of its table whose
+	// queue is not among them are not run by this worker: it says so once,
+	// in its log at start, and does not record them as runnable in the
+	// registry, so that their tasks wait for a worker that runs their
+	// queue (or end dead after OrphanGrace, if none does). When empty, the
+	// worker runs every queue that a receiver of its table uses, and those
+	// that Queues names.
+	OnlyQueues []string
 	// Concurrency is the number of tasks that run at once per queue, for
 	// queues that set none (default 100).
 	Concurrency int
@@ -169,15 +184,88 @@ func DefaultBackoff(attempt int) time.Duration {
 	return d - time.Duration(mathrand.Int64N(int64(d)/2+1))
 }
 
-func (c Config) withDefaults(table Table) Config {
+// validate reports the first setting of c that has no valid value, with
+// the values it allows. Zero values are defaults; a negative duration or
+// count is a mistake, not a default (Retention alone gives negative a
+// meaning: keep forever).
+func (c Config) validate() error {
+	durations := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"PollInterval", c.PollInterval}, {"HotPoll", c.HotPoll}, {"HotWindow", c.HotWindow}, {"Lease", c.Lease},
+		{"Timeout", c.Timeout}, {"ShutdownGrace", c.ShutdownGrace}, {"DeadRetention", c.DeadRetention},
+		{"AbandonGrace", c.AbandonGrace}, {"OrphanGrace", c.OrphanGrace}, {"StatsRetention", c.StatsRetention},
+	}
+	for _, d := range durations {
+		if d.d < 0 {
+			return fmt.Errorf("config: %s is %s; want a positive duration, or 0 for the default", d.name, d.d)
+		}
+	}
+	if c.Concurrency < 0 {
+		return fmt.Errorf("config: Concurrency is %d; want a positive number, or 0 for the default (%d)", c.Concurrency, DefaultConcurrency)
+	}
+	if c.MaxAbandoned < 0 {
+		return fmt.Errorf("config: MaxAbandoned is %d; want a positive number, or 0 for the default", c.MaxAbandoned)
+	}
+	seen := map[string]bool{}
+	for i, q := range c.Queues {
+		switch {
+		case q.Name == "":
+			return fmt.Errorf("config: Queues[%d] has no Name", i)
+		case seen[q.Name]:
+			return fmt.Errorf("config: queue %q appears twice in Queues", q.Name)
+		case q.Concurrency < 0:
+			return fmt.Errorf("config: queue %q: concurrency %d; want 0 (default) or more", q.Name, q.Concurrency)
+		}
+		if err := q.Limit.validate(); err != nil {
+			return fmt.Errorf("config: queue %q: %w", q.Name, err)
+		}
+		seen[q.Name] = true
+	}
+	for i, q := range c.OnlyQueues {
+		if q == "" {
+			return fmt.Errorf("config: OnlyQueues[%d] is empty; want a queue name", i)
+		}
+	}
+	for k, l := range c.Limits {
+		if err := l.validate(); err != nil {
+			return fmt.Errorf("config: Limits[%q]: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// queueNames returns the queues a worker with table runs: OnlyQueues, or
+// the table's queues and those that Queues names; sorted.
+func (c Config) queueNames(table Table) []string {
+	if len(c.OnlyQueues) > 0 {
+		names := slices.Clone(c.OnlyQueues)
+		slices.Sort(names)
+		return slices.Compact(names)
+	}
+	names := table.queues()
+	for _, q := range c.Queues {
+		names = append(names, q.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// queue returns the options of queue name (the zero QueueConfig, but for
+// its name, when Queues does not name it).
+func (c Config) queue(name string) QueueConfig {
+	for _, q := range c.Queues {
+		if q.Name == name {
+			return q
+		}
+	}
+	return QueueConfig{Name: name}
+}
+
+func (c Config) withDefaults() Config {
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency
-	}
-	if c.Queues == nil {
-		c.Queues = map[string]QueueConfig{}
-		for _, q := range table.queues() {
-			c.Queues[q] = QueueConfig{}
-		}
 	}
 	setDefault(&c.PollInterval, DefaultPollInterval)
 	setDefault(&c.HotPoll, DefaultHotPoll)

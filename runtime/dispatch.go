@@ -45,12 +45,26 @@ type Receiver struct {
 	// could not run. Generated tables set it with [DecodeAs]; nil means
 	// the receiver's payloads are not checked.
 	Decode func(payload []byte) error
+	// Unbound is set by generated tables on a method receiver whose
+	// instance the table was built without (a nil pointer given to the
+	// generated Table function), and names that parameter. [NewWorker] and
+	// [WithInline] refuse such a receiver instead of calling a method on
+	// nil; [CheckTasks], which calls no receiver, accepts it.
+	Unbound string
+}
+
+// unbound returns the error of a table whose receiver r has no instance.
+func (r Receiver) unbound() error {
+	return fmt.Errorf("receiver %s: %s is nil: pass the instance its method runs on when you build the dispatch table "+
+		"(only CheckTasks, which calls no receiver, accepts a table with nil instances)", r.Key, r.Unbound)
 }
 
 // Table is a static dispatch table from receiver keys to handlers, as built
-// by a generated dispatch package. A worker runs the tasks of the receivers
-// in its table; a task whose key is not in the table ends dead with an error
-// that says so, and can be retried after a deploy that knows the key.
+// by a generated dispatch package. A worker claims only the tasks of the
+// receivers in its table. A task whose key no live worker's table has
+// waits for one, as during a rolling deploy; once it has been due for
+// [Config].OrphanGrace with no such worker, it ends dead as "unknown
+// receiver", to be retried after a deploy that knows the key.
 type Table []Receiver
 
 // lookup returns the table as a map from key to receiver. It reports a

@@ -40,6 +40,14 @@ type Limit struct {
 // IsZero reports whether l limits nothing.
 func (l Limit) IsZero() bool { return l.Concurrency <= 0 && l.Rate <= 0 }
 
+// validate reports a Limit with a negative field.
+func (l Limit) validate() error {
+	if l.Concurrency < 0 || l.Rate < 0 || l.Per < 0 || l.Burst < 0 {
+		return fmt.Errorf("limit %+v: its fields must not be negative", l)
+	}
+	return nil
+}
+
 func (l Limit) per() time.Duration {
 	if l.Per <= 0 {
 		return time.Second

@@ -130,7 +130,7 @@ func TestQueueLimit(t *testing.T) {
 		send(t, pool, []signalrt.Route{{Receiver: "a", Queue: "slow"}, {Receiver: "b", Queue: "slow"}}, i)
 	}
 	cfg := fastConfig()
-	cfg.Queues = map[string]signalrt.QueueConfig{"slow": {Concurrency: 10, Limit: signalrt.Limit{Concurrency: 2}}}
+	cfg.Queues = []signalrt.QueueConfig{{Name: "slow", Concurrency: 10, Limit: signalrt.Limit{Concurrency: 2}}}
 	for range 2 {
 		startWorker(t, pool, table, cfg)
 	}

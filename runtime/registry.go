@@ -29,6 +29,10 @@ type WorkerReceiver struct {
 	// Contract is the fingerprint of the payload contract the worker
 	// decodes ([Receiver].Contract); "" when unknown.
 	Contract string `json:"contract"`
+	// Idle is set when the worker does not run the receiver's queue
+	// ([Config].OnlyQueues): it has the receiver but runs none of its
+	// tasks.
+	Idle bool `json:"idle,omitempty"`
 }
 
 // liveTTL is how long a worker's row counts as live without a heartbeat:
@@ -40,7 +44,7 @@ func (w *Worker) liveTTL() time.Duration { return 3 * w.cfg.Lease }
 func (w *Worker) register(ctx context.Context) error {
 	entries := make(map[string]WorkerReceiver, len(w.receivers))
 	for k, r := range w.receivers {
-		entries[k] = WorkerReceiver{Signal: r.Signal, Queue: queueOrDefault(r.Queue), Contract: r.Contract}
+		entries[k] = WorkerReceiver{Signal: r.Signal, Queue: queueOrDefault(r.Queue), Contract: r.Contract, Idle: slices.Contains(w.idle, k)}
 	}
 	recv, err := json.Marshal(entries)
 	if err != nil {
@@ -76,18 +80,22 @@ func refusedSyncCommit(err error) bool {
 
 // seeReceivers records, in signal_receiver, that this worker can run its
 // receivers now: the memory that decides when a task of a key that no
-// worker knows is an orphan (see Config.OrphanGrace).
+// worker knows is an orphan (see Config.OrphanGrace). The receivers whose
+// queue it does not run are not recorded.
 func (w *Worker) seeReceivers(ctx context.Context) error {
-	if len(w.keys) == 0 {
-		return nil
-	}
 	p := dbsqlc.SeeReceiversParams{}
 	for _, k := range w.keys { // sorted: every worker locks rows in one order
+		if slices.Contains(w.idle, k) {
+			continue
+		}
 		r := w.receivers[k]
 		p.Keys = append(p.Keys, k)
 		p.Contracts = append(p.Contracts, r.Contract)
 		p.Signals = append(p.Signals, r.Signal)
 		p.Queues = append(p.Queues, queueOrDefault(r.Queue))
+	}
+	if len(p.Keys) == 0 {
+		return nil
 	}
 	return queries.SeeReceivers(ctx, w.db, p)
 }

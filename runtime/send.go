@@ -431,6 +431,10 @@ func (in *inline) run(ctx context.Context, signal string, routes []Route, payloa
 			errs = append(errs, fmt.Errorf("signal %s: unknown receiver %q: the inline dispatch table does not have it", signal, r.Receiver))
 			continue
 		}
+		if rec.Unbound != "" {
+			errs = append(errs, fmt.Errorf("signal %s: %w", signal, rec.unbound()))
+			continue
+		}
 		if err := runHandler(ctx, rec.Handle, payload); err != nil {
 			errs = append(errs, fmt.Errorf("signal %s: receiver %s: %w", signal, r.Receiver, err))
 		}

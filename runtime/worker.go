@@ -27,6 +27,7 @@ type Worker struct {
 	receivers map[string]Receiver
 	keys      []string // the table's receiver keys, sorted
 	claimKeys []string // the keys without a Limit, which the queues' claims take
+	idle      []string // the keys whose queue this worker does not run (Config.OnlyQueues), sorted
 	contracts []string // the table's payload contracts, sorted, without ""
 	queues    []*queueRunner
 	byName    map[string]*queueRunner
@@ -57,7 +58,15 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults(table)
+	for _, r := range table {
+		if r.Unbound != "" {
+			return nil, r.unbound()
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
 	w := &Worker{pool: pool, db: pool, cfg: cfg, log: cfg.Logger.With("worker", cfg.Name), receivers: receivers, byName: map[string]*queueRunner{}, sendsWake: make(chan struct{}, 1)}
 	w.keys, w.contracts = []string{}, []string{}
 	for k, r := range receivers {
@@ -78,29 +87,18 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 			w.claimKeys = append(w.claimKeys, k)
 			continue
 		}
-		if l.Concurrency < 0 || l.Rate < 0 || l.Per < 0 || l.Burst < 0 {
-			return nil, fmt.Errorf("receiver %s: limit %+v: its fields must not be negative", k, l)
+		if err := l.validate(); err != nil {
+			return nil, fmt.Errorf("receiver %s: %w", k, err)
 		}
 		limits[k] = l
 	}
-	names := make([]string, 0, len(cfg.Queues))
-	for name := range cfg.Queues {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		qc := cfg.Queues[name]
-		if qc.Concurrency < 0 {
-			return nil, fmt.Errorf("queue %q: concurrency %d; want 0 (default) or more", name, qc.Concurrency)
-		}
+	for _, name := range cfg.queueNames(table) {
+		qc := cfg.queue(name)
 		if qc.Concurrency == 0 {
 			qc.Concurrency = cfg.Concurrency
 		}
 		q := &queueRunner{w: w, name: name, slots: qc.Concurrency, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), recorded: make(chan struct{}, 1), inflight: map[int64]*task{}}
 		if !qc.Limit.IsZero() {
-			if qc.Limit.Concurrency < 0 || qc.Limit.Rate < 0 || qc.Limit.Per < 0 || qc.Limit.Burst < 0 {
-				return nil, fmt.Errorf("queue %q: limit %+v: its fields must not be negative", name, qc.Limit)
-			}
 			q.queueLimit = &limitedReceiver{key: "queue:" + name, limit: qc.Limit, queue: true}
 		}
 		if !cfg.NoPrefetch && q.queueLimit == nil {
@@ -117,6 +115,11 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 		}
 		w.queues = append(w.queues, q)
 		w.byName[name] = q
+	}
+	for _, k := range w.keys {
+		if w.byName[queueOrDefault(receivers[k].Queue)] == nil {
+			w.idle = append(w.idle, k)
+		}
 	}
 	w.done = &completer{w: w, kick: make(chan struct{}, 1)}
 	w.stats = newStats(w.queueNames(), w.keys)
@@ -156,7 +159,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return errors.New("worker: Run called twice")
 	}
 	if len(w.queues) == 0 {
-		return errors.New("worker: no queues to run: the dispatch table is empty and Config.Queues names none")
+		return errors.New("worker: no queues to run: the dispatch table is empty and Config names no queue (Queues, OnlyQueues)")
 	}
 	// The bookkeeping gets connections of its own: receivers that use the
 	// given pool, even all of it, cannot keep the heartbeat from extending
@@ -176,6 +179,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	defer w.unregister()
 	w.log.Info("worker starting", "queues", w.queueNames(), "poll_only", w.cfg.PollOnly)
+	if len(w.idle) > 0 {
+		w.log.Info("worker: some receivers of the table are not run here: their queues are not in Config.OnlyQueues; a worker that runs their queues must run them",
+			"receivers", w.idle)
+	}
 	var bg sync.WaitGroup
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBg()

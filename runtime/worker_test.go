@@ -211,7 +211,7 @@ func TestUnknownReceiverAndBadPayloadEndDeadAndCanBeRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone := onlyTask(t, pool, "gone")
-	if len(gone.Errors) != 1 || !strings.Contains(gone.Errors[0].Error, "unknown receiver gone (signal test): no worker whose dispatch table has this key ran during the last 10s") {
+	if len(gone.Errors) != 1 || !strings.Contains(gone.Errors[0].Error, "unknown receiver gone (signal test): no worker that has this key in its dispatch table and runs its queue ran during the last 10s") {
 		t.Errorf("unknown receiver: %+v", gone)
 	}
 
@@ -391,7 +391,7 @@ func TestPerQueueConcurrencyLimit(t *testing.T) {
 		send(t, pool, []signalrt.Route{{Receiver: "r", Queue: "narrow"}}, i)
 	}
 	cfg := fastConfig()
-	cfg.Queues = map[string]signalrt.QueueConfig{"narrow": {Concurrency: 3}}
+	cfg.Queues = []signalrt.QueueConfig{{Name: "narrow", Concurrency: 3}}
 	startWorker(t, pool, table, cfg)
 	waitFor(t, "30 tasks", func() bool { return states(t, pool)[signalrt.StateSucceeded] == 30 })
 	if p := peak.Load(); p != 3 {

@@ -159,7 +159,7 @@ SET state = 'dead', finished_at = now(),
     errors = t.errors || jsonb_build_array(jsonb_build_object(
         'attempt', t.attempt, 'at', now(), 'worker', $1::text,
         'error', CASE WHEN t.declined IS NULL
-            THEN format('unknown receiver %s (signal %s): no worker whose dispatch table has this key ran during the last %s; deploy a binary that has it, then retry the task', t.receiver, t.signal, $2::text)
+            THEN format('unknown receiver %s (signal %s): no worker that has this key in its dispatch table and runs its queue ran during the last %s; deploy a binary that has it (and runs its queue), then retry the task', t.receiver, t.signal, $2::text)
             ELSE format('payload does not decode: no live worker could decode it during the last %s (see the errors before); deploy a binary that can, then retry the task', $2::text)
         END))
 WHERE t.id = ANY(ARRAY(
