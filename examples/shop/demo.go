@@ -48,14 +48,21 @@ func demo(ctx context.Context, e env, args []string) error {
 		return errUsage
 	}
 	out := e.stdout
-	pool, err := connect(ctx, e, *schema, poolSize(demoConcurrency))
+	pool, throwaway, err := connectOrThrowaway(ctx, e, *schema, poolSize(demoConcurrency))
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if throwaway != nil {
+		defer throwaway.Stop()
+	}
 
 	fmt.Fprintf(out, "Reliable signals: the shop demo\n")
-	fmt.Fprintf(out, "Database %s, schema %s (dropped and created afresh).\n\n", redact(e.databaseURL()), *schema)
+	if throwaway != nil {
+		fmt.Fprintf(out, "No PostgreSQL answers at %s: started a throwaway server for this demo,\n"+
+			"on a Unix socket in a temporary directory; it stops, and its data goes, when the demo ends.\n", redact(e.databaseURL()))
+	}
+	fmt.Fprintf(out, "Database %s, schema %s (dropped and created afresh).\n\n", redact(dbURL(e, throwaway)), *schema)
 	if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+quote(*schema)+" CASCADE"); err != nil {
 		return fmt.Errorf("dropping schema %s: %w", *schema, err)
 	}
@@ -116,6 +123,11 @@ func demo(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(out, "\n4. Each order's trace: its order_placed send, every attempt of every receiver,")
 		fmt.Fprintln(out, "   the signals those receivers sent, and their receivers' attempts.")
 		printTraces(out, spans.GetSpans())
+	}
+	if throwaway != nil {
+		fmt.Fprintf(out, "\nThe throwaway server stops now. To keep the data and look at it in the dashboard,\n"+
+			"run the demo against a server of your own: DATABASE_URL='postgres://...' go run ./examples/shop\n")
+		return nil
 	}
 	fmt.Fprintf(out, "\nLook again with: go run ./examples/shop status -schema %s\n", *schema)
 	fmt.Fprintf(out, "Open the dashboard on it: go run ./cmd/signalctl serve -schema %s (then http://127.0.0.1:8080/)\n", *schema)

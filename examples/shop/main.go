@@ -61,10 +61,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/reliablesignals/signals/internal/pgtemp"
 )
 
 // defaultURL is the server used when DATABASE_URL is unset.
-const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+var defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // defaultSchema is the schema every mode works in unless -schema says
 // otherwise.
@@ -77,7 +79,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: shop [mode] [flags]
+var usage = `usage: shop [mode] [flags]
 
 Modes:
   demo     the whole demo, start to end (the default)
@@ -202,6 +204,44 @@ func connect(ctx context.Context, e env, schema string, maxConns int32) (*pgxpoo
 			redact(raw), err)
 	}
 	return pool, nil
+}
+
+// connectOrThrowaway connects as connect does; when no server answers at
+// the default URL (DATABASE_URL unset) and PostgreSQL's server binaries
+// are installed, it starts a throwaway server instead (see
+// internal/pgtemp) and returns it, for the caller to stop. When neither
+// works, the error says how to get a server.
+func connectOrThrowaway(ctx context.Context, e env, schema string, maxConns int32) (*pgxpool.Pool, *pgtemp.Server, error) {
+	pool, err := connect(ctx, e, schema, maxConns)
+	if err == nil || e.getenv("DATABASE_URL") != "" {
+		return pool, nil, err
+	}
+	if _, ferr := pgtemp.Find(); ferr != nil {
+		return nil, nil, fmt.Errorf("%w\nNo PostgreSQL is installed here to start one either: %v", err, ferr)
+	}
+	srv, serr := pgtemp.Start(ctx)
+	if serr != nil {
+		return nil, nil, fmt.Errorf("%w\nStarting a throwaway server failed too: %v", err, serr)
+	}
+	pool, err = connect(ctx, env{getenv: func(k string) string {
+		if k == "DATABASE_URL" {
+			return srv.URL()
+		}
+		return e.getenv(k)
+	}, stdout: e.stdout, stderr: e.stderr}, schema, maxConns)
+	if err != nil {
+		_ = srv.Stop()
+		return nil, nil, err
+	}
+	return pool, srv, nil
+}
+
+// dbURL is the URL the demo runs on: the throwaway server's, or DATABASE_URL's.
+func dbURL(e env, throwaway *pgtemp.Server) string {
+	if throwaway != nil {
+		return throwaway.URL()
+	}
+	return e.databaseURL()
 }
 
 // redact hides the password in a connection string.

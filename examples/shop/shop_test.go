@@ -602,3 +602,26 @@ func alreadyDone(t *testing.T, pool *pgxpool.Pool, ids []int64) int {
 	}
 	return n
 }
+
+// TestDemoStartsAThrowawayServer: with DATABASE_URL unset and no server at
+// the default URL, the demo starts a throwaway server (PostgreSQL's server
+// binaries are installed on the machines that run these tests), says so,
+// runs, and stops it.
+func TestDemoStartsAThrowawayServer(t *testing.T) {
+	saved := defaultURL
+	defaultURL = "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2"
+	t.Cleanup(func() { defaultURL = saved })
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	code := run(ctx, []string{"-orders", "4"}, testEnv(""), &stdout, &stderr)
+	out := stdout.String()
+	if code != 0 {
+		t.Fatalf("exit status %d\nstderr:\n%s\nstdout:\n%s", code, stderr.String(), out)
+	}
+	for _, want := range []string{"started a throwaway server for this demo", "The throwaway server stops now."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
