@@ -692,6 +692,12 @@ func (a *analyzer) checkNames(m *model) {
 				continue
 			}
 			byGo[s.goName] = s
+			for _, ar := range s.args {
+				if ar.field() == signalNameMethod {
+					a.errorf(ar.pos, "signal %s: argument %s becomes payload field %s, which collides with the generated method %s of %s (it returns the signal's name); rename the argument",
+						s.name, ar.name, ar.field(), signalNameMethod, s.payloadName())
+				}
+			}
 			gens := []struct{ kind, name string }{
 				{"payload type", s.payloadName()},
 				{"sender", s.senderName()},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/token"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -34,8 +35,11 @@ type sigContract struct {
 type recvContract struct {
 	signal, queue string
 	reads         []string // the JSON names of the fields it reads, sorted
-	line          int
-	recv          *receiver
+	// contract is the receiver's fingerprint (see [receiverFingerprint]);
+	// "" in a file written before signalgen recorded it.
+	contract string
+	line     int
+	recv     *receiver
 }
 
 // pos is where the signal is declared; invalid for a recorded contract.
@@ -68,12 +72,7 @@ func contractOf(m *model) *contract {
 	for _, s := range m.signals {
 		c.signals[s.name] = &sigContract{shape: s.shape, sig: s}
 		for _, r := range s.receivers {
-			var reads []string
-			for _, p := range r.params {
-				reads = append(reads, s.arg(p.name).jsonName())
-			}
-			sort.Strings(reads)
-			c.receivers[r.key] = &recvContract{signal: s.name, queue: r.queueName(), reads: reads, recv: r}
+			c.receivers[r.key] = &recvContract{signal: s.name, queue: r.queueName(), reads: r.reads(), contract: r.contract, recv: r}
 		}
 	}
 	return c
@@ -86,7 +85,7 @@ func contractOf(m *model) *contract {
 //		"lines" []{"qty" int, "sku" string}
 //		"order_id" int64
 //
-//	receiver example.com/shop/shipping.ReserveStock signal=order_placed queue=warehouse reads=lines,order_id
+//	receiver example.com/shop/shipping.ReserveStock signal=order_placed queue=warehouse reads=lines,order_id contract=sha256:fedcba9876543210
 func (c *contract) text() []byte {
 	var b bytes.Buffer
 	b.WriteString(contractHeader + "\n")
@@ -105,7 +104,7 @@ func (c *contract) text() []byte {
 	}
 	for _, key := range sortedKeys(c.receivers) {
 		r := c.receivers[key]
-		fmt.Fprintf(&b, "receiver %s signal=%s queue=%s reads=%s\n", key, r.signal, r.queue, strings.Join(r.reads, ","))
+		fmt.Fprintf(&b, "receiver %s signal=%s queue=%s reads=%s contract=%s\n", key, r.signal, r.queue, strings.Join(r.reads, ","), r.contract)
 	}
 	return b.Bytes()
 }
@@ -119,7 +118,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// parseContract reads a contract file. An error names the line.
+// parseContract reads a contract file. An error names the line. It
+// accepts the receiver lines of files written before the receivers'
+// contract= was recorded.
 func parseContract(data []byte) (*contract, error) {
 	c := &contract{signals: map[string]*sigContract{}, receivers: map[string]*recvContract{}}
 	var cur *sigContract
@@ -169,7 +170,7 @@ func parseContract(data []byte) (*contract, error) {
 			curName, curFP = words[1], words[2]
 			cur = &sigContract{shape: &shape{kind: kStruct}, line: n}
 			c.signals[curName] = cur
-		case len(words) == 5 && words[0] == "receiver":
+		case (len(words) == 5 || len(words) == 6) && words[0] == "receiver":
 			r := &recvContract{line: n}
 			for _, w := range words[2:] {
 				k, v, _ := strings.Cut(w, "=")
@@ -182,19 +183,34 @@ func parseContract(data []byte) (*contract, error) {
 					if v != "" {
 						r.reads = strings.Split(v, ",")
 					}
+				case "contract":
+					r.contract = v
 				default:
-					return nil, fmt.Errorf("line %d: unknown receiver attribute %q; valid attributes are queue, reads and signal", n, k)
+					return nil, fmt.Errorf("line %d: unknown receiver attribute %q; valid attributes are contract, queue, reads and signal", n, k)
 				}
 			}
 			c.receivers[words[1]] = r
 		default:
-			return nil, fmt.Errorf("line %d: expected \"signal NAME FINGERPRINT\", a tab-indented field, or \"receiver KEY signal=S queue=Q reads=F,...\"; found %q", n, line)
+			return nil, fmt.Errorf("line %d: expected \"signal NAME FINGERPRINT\", a tab-indented field, or \"receiver KEY signal=S queue=Q reads=F,... contract=C\"; found %q", n, line)
 		}
 	}
 	if err := finish(); err != nil {
 		return nil, err
 	}
-	return c, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	for _, key := range sortedKeys(c.receivers) {
+		r := c.receivers[key]
+		s := c.signals[r.signal]
+		if r.contract == "" || s == nil {
+			continue
+		}
+		if got := receiverFingerprint(key, s.shape, r.reads); got != r.contract {
+			return nil, fmt.Errorf("line %d: receiver %s: the contract is %s, but the fields it reads hash to %s: the file was edited by hand; restore it from version control", r.line, key, r.contract, got)
+		}
+	}
+	return c, nil
 }
 
 // change is one difference between the recorded contract and the new one.
@@ -230,15 +246,23 @@ func compareContracts(old, new *contract) []change {
 		}
 		prefix := "payload of signal " + name + ": "
 		d := compareShapes(os.shape, ns.shape, "")
+		// A change that tasks already queued would not survive breaks
+		// only the receivers that read the changed field: each decodes
+		// only the fields it reads.
 		for _, p := range d.breaking {
 			pos := ns.pos()
 			if a := ns.arg(p.top); a != nil {
 				pos = a.pos
 			}
-			add(true, pos, 0, "%s%s", prefix, p.msg)
+			readers := fieldReaders(old, new, name, p.tops)
+			if len(readers) == 0 {
+				add(false, pos, 0, "%s%s; no receiver reads %s", prefix, p.head, quotedOr(p.tops))
+				continue
+			}
+			add(true, pos, 0, "%s%s: %s for %s; %s", prefix, p.head, p.why, readersPhrase(readers, p.tops), p.fix)
 		}
 		for _, p := range d.notes {
-			add(false, ns.pos(), 0, "%s%s", prefix, p.msg)
+			add(false, ns.pos(), 0, "%s%s", prefix, p.head)
 		}
 		// A removed top-level field that a receiver of the old version
 		// reads: during the deploy, old workers run new tasks without it.
@@ -310,6 +334,62 @@ func compareContracts(old, new *contract) []change {
 	return out
 }
 
+// fieldReaders returns the keys of the receivers of signal name that read
+// one of the top-level payload fields fields ("" stands for the whole
+// payload, which all of them read), sorted: the receivers of the new
+// version that read it and were receivers of the signal in the old one
+// too (the new worker decodes their tasks already queued; a new receiver
+// has none), and the receivers of the old version that read it (its
+// workers decode tasks that the new version sends while both run), marked
+// " (in the previous version)" when they no longer read it.
+func fieldReaders(old, new *contract, name string, fields []string) []string {
+	reads := func(r *recvContract) bool {
+		for _, f := range fields {
+			if f == "" || contains(r.reads, f) {
+				return true
+			}
+		}
+		return false
+	}
+	var out []string
+	for _, key := range sortedKeys(old.receivers) {
+		or := old.receivers[key]
+		if or.signal != name {
+			continue
+		}
+		nr, ok := new.receivers[key]
+		switch {
+		case ok && nr.signal == name && reads(nr):
+			out = append(out, key)
+		case reads(or):
+			out = append(out, key+" (in the previous version)")
+		}
+	}
+	return out
+}
+
+// readersPhrase says which receivers read which fields:
+// `receiver m.Mail, which reads "email"`.
+func readersPhrase(readers, fields []string) string {
+	if len(readers) == 1 {
+		return fmt.Sprintf("receiver %s, which reads %s", readers[0], quotedOr(fields))
+	}
+	return fmt.Sprintf("receivers %s, which read %s", joinNames(readers), quotedOr(fields))
+}
+
+// quotedOr lists top-level field names quoted, joined by "or"; "" stands
+// for the whole payload.
+func quotedOr(fields []string) string {
+	var qs []string
+	for _, f := range fields {
+		if f == "" {
+			return "the payload"
+		}
+		qs = append(qs, strconv.Quote(f))
+	}
+	return strings.Join(qs, " or ")
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -335,10 +415,28 @@ type shapeDiff struct {
 	removed         []string // top-level fields gone, not renamed
 }
 
-// problem is one difference; top is the top-level field it is in.
+// problem is one difference between two shapes: head says what changed
+// (field "order_id" was int64, is now string), why what it does to tasks
+// already queued, and fix what to do instead; a note has only a head. top
+// is the top-level field it is in, in the new shape; tops are the
+// top-level fields that a receiver must read to be affected (a field
+// renamed at the top level has two names).
 type problem struct {
-	top, msg string
+	top            string
+	tops           []string
+	head, why, fix string
 }
+
+// msg is the problem's message without the fix: head and why.
+func (p problem) msg() string {
+	if p.why == "" {
+		return p.head
+	}
+	return p.head + ": " + p.why
+}
+
+// keepOld is the fix of a breaking change of a field.
+const keepOld = "keep the old field and add a new one, or send a new signal"
 
 // compareShapes reports whether JSON written for old decodes into new.
 // path is where the shapes are inside the payload ("" at its top).
@@ -366,7 +464,8 @@ func compareShapes(old, new *shape, path string) shapeDiff {
 			what = fmt.Sprintf("field %q", path)
 		}
 		broke := func(why string) {
-			d.breaking = append(d.breaking, problem{top(path), fmt.Sprintf("%s was %s, is now %s: %s; keep the old field and add a new one, or send a new signal", what, old, new, why)})
+			t := top(path)
+			d.breaking = append(d.breaking, problem{top: t, tops: []string{t}, head: fmt.Sprintf("%s was %s, is now %s", what, old, new), why: why, fix: keepOld})
 		}
 		const noDecode = "tasks already queued will not decode"
 		on, nn := numberRange(old.kind), numberRange(new.kind)
@@ -426,7 +525,14 @@ func compareFields(old, new *shape, path string, d *shapeDiff, top func(string) 
 		for _, a := range added {
 			if !renamed[a.name] && g.s.String() == a.s.String() {
 				renamed[a.name], renamed[g.name] = true, true
-				d.breaking = append(d.breaking, problem{top(join(path, a.name)), fmt.Sprintf("field %q was renamed to %q (or its JSON key changed): its data in tasks already queued would be dropped silently; keep the old field and add a new one, or send a new signal", join(path, g.name), join(path, a.name))})
+				t := top(join(path, a.name))
+				tops := []string{t}
+				if path == "" {
+					tops = []string{g.name, a.name}
+				}
+				d.breaking = append(d.breaking, problem{top: t, tops: tops,
+					head: fmt.Sprintf("field %q was renamed to %q (or its JSON key changed)", join(path, g.name), join(path, a.name)),
+					why:  "its data in tasks already queued would be dropped silently", fix: keepOld})
 				break
 			}
 		}
@@ -437,12 +543,12 @@ func compareFields(old, new *shape, path string, d *shapeDiff, top func(string) 
 		case path == "":
 			d.removed = append(d.removed, g.name)
 		default:
-			d.notes = append(d.notes, problem{top(path), fmt.Sprintf("field %q is gone: its data in tasks already queued is ignored", join(path, g.name))})
+			d.notes = append(d.notes, problem{top: top(path), head: fmt.Sprintf("field %q is gone: its data in tasks already queued is ignored", join(path, g.name))})
 		}
 	}
 	for _, a := range added {
 		if !renamed[a.name] {
-			d.notes = append(d.notes, problem{top(join(path, a.name)), fmt.Sprintf("field %q is new: tasks already queued decode with its zero value", join(path, a.name))})
+			d.notes = append(d.notes, problem{top: top(join(path, a.name)), head: fmt.Sprintf("field %q is new: tasks already queued decode with its zero value", join(path, a.name))})
 		}
 	}
 }

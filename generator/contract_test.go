@@ -85,8 +85,8 @@ func TestCompareShapes(t *testing.T) {
 			if got := len(d.breaking) > 0; got != c.breaking {
 				t.Fatalf("%s -> %s: breaking = %v, want %v (%+v)", old, new, got, c.breaking, d)
 			}
-			if c.want != "" && !strings.Contains(d.breaking[0].msg, c.want) {
-				t.Errorf("message %q does not contain %q", d.breaking[0].msg, c.want)
+			if c.want != "" && !strings.Contains(d.breaking[0].msg(), c.want) {
+				t.Errorf("message %q does not contain %q", d.breaking[0].msg(), c.want)
 			}
 		})
 	}
@@ -141,7 +141,7 @@ func TestCompareContracts(t *testing.T) {
 		{"field removed that a receiver reads", nil, lock(t, map[string][]string{"order_placed": {`"order_id" int64`}},
 			"m.Mail signal=order_placed queue=mail reads=order_id", "m.Ship signal=order_placed queue=default reads=order_id"), true, `field "email" is gone, but receiver m.Mail of the previous version reads it`},
 		{"field type change", nil, lock(t, map[string][]string{"order_placed": {`"email" string`, `"order_id" string`}},
-			"m.Mail signal=order_placed queue=mail reads=email,order_id", "m.Ship signal=order_placed queue=default reads=order_id"), true, `payload of signal order_placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)`},
+			"m.Mail signal=order_placed queue=mail reads=email,order_id", "m.Ship signal=order_placed queue=default reads=order_id"), true, `payload of signal order_placed: field "order_id" was int64, is now string: tasks already queued will not decode for receivers m.Mail and m.Ship, which read "order_id"; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)`},
 		{"field renamed", nil, lock(t, map[string][]string{"order_placed": {`"email" string`, `"id" int64`}},
 			"m.Mail signal=order_placed queue=mail reads=email,id", "m.Ship signal=order_placed queue=default reads=id"), true, `field "order_id" was renamed to "id"`},
 		{"receiver renamed", nil, lock(t, map[string][]string{"order_placed": {`"email" string`, `"order_id" int64`}},
@@ -150,6 +150,20 @@ func TestCompareContracts(t *testing.T) {
 			"m.Mail signal=order_placed queue=mail reads=email,order_id", "m.Ship signal=paid queue=default reads=order_id"), true, "was a receiver of signal order_placed, is now of signal paid"},
 		{"signal removed with receivers", nil, lock(t, map[string][]string{}), true, "signal order_placed is gone, but receiver m.Mail and m.Ship had tasks of it"},
 	}
+	checkChanges(t, base, cases)
+}
+
+// checkChanges runs the cases of TestCompareContracts and
+// TestCompareContractsReaders: the changes from old (nil: base) to new,
+// whether one is breaking, and a message that they contain.
+func checkChanges(t *testing.T, base *contract, cases []struct {
+	name     string
+	old      *contract
+	new      *contract
+	breaking bool
+	want     string
+}) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			old := c.old
@@ -177,11 +191,118 @@ func TestCompareContracts(t *testing.T) {
 	}
 }
 
+// TestCompareContractsReaders classifies changes of payload fields by the
+// receivers that read them: each receiver decodes only its fields, so a
+// change breaks only the receivers that read the field, in the recorded
+// version or, if they were receivers of the signal then, in the new one.
+func TestCompareContractsReaders(t *testing.T) {
+	fields := func(userID, source string) map[string][]string {
+		return map[string][]string{"user_signed_up": {`"email" string`, `"source" ` + source, `"user_id" ` + userID}}
+	}
+	// m.A reads user_id, m.B reads email; nothing reads source.
+	base := lock(t, fields("int64", "int64"),
+		"m.A signal=user_signed_up queue=default reads=user_id", "m.B signal=user_signed_up queue=default reads=email")
+	cases := []struct {
+		name     string
+		old      *contract
+		new      *contract
+		breaking bool
+		want     string
+	}{
+		{"type change of a field that no receiver reads", nil, lock(t, fields("int64", "string"),
+			"m.A signal=user_signed_up queue=default reads=user_id", "m.B signal=user_signed_up queue=default reads=email"),
+			false, `payload of signal user_signed_up: field "source" was int64, is now string; no receiver reads "source"`},
+		{"type change of a field that one receiver reads", nil, lock(t, fields("string", "int64"),
+			"m.A signal=user_signed_up queue=default reads=user_id", "m.B signal=user_signed_up queue=default reads=email"),
+			true, `payload of signal user_signed_up: field "user_id" was int64, is now string: tasks already queued will not decode for receiver m.A, which reads "user_id"; keep the old field and add a new one, or send a new signal (to accept it,`},
+		{"type change of a field that a receiver starts reading", nil, lock(t, fields("string", "int64"),
+			"m.A signal=user_signed_up queue=default reads=user_id", "m.B signal=user_signed_up queue=default reads=email,user_id"),
+			true, `for receivers m.A and m.B, which read "user_id"`},
+		{"type change of a field that its only receiver stops reading", nil, lock(t, fields("string", "int64"),
+			"m.A signal=user_signed_up queue=default reads=", "m.B signal=user_signed_up queue=default reads=email"),
+			true, `for receiver m.A (in the previous version), which reads "user_id"`},
+		{"type change of a field that only a new receiver reads", lock(t, fields("int64", "int64"),
+			"m.B signal=user_signed_up queue=default reads=email"), lock(t, fields("string", "int64"),
+			"m.B signal=user_signed_up queue=default reads=email", "m.C signal=user_signed_up queue=default reads=user_id"),
+			false, `field "user_id" was int64, is now string; no receiver reads "user_id"`},
+		{"narrowed number that no receiver reads", nil, lock(t, fields("int64", "int32"),
+			"m.A signal=user_signed_up queue=default reads=user_id", "m.B signal=user_signed_up queue=default reads=email"),
+			false, `field "source" was int64, is now int32; no receiver reads "source"`},
+		{"rename of a field that no receiver reads", nil, lock(t, map[string][]string{"user_signed_up": {`"email" string`, `"origin" int64`, `"user_id" int64`}},
+			"m.A signal=user_signed_up queue=default reads=user_id", "m.B signal=user_signed_up queue=default reads=email"),
+			false, `field "source" was renamed to "origin" (or its JSON key changed); no receiver reads "source" or "origin"`},
+		{"rename of a field that a receiver reads under its new name", nil, lock(t, map[string][]string{"user_signed_up": {`"email" string`, `"origin" int64`, `"user_id" int64`}},
+			"m.A signal=user_signed_up queue=default reads=origin,user_id", "m.B signal=user_signed_up queue=default reads=email"),
+			true, `field "source" was renamed to "origin" (or its JSON key changed): its data in tasks already queued would be dropped silently for receiver m.A, which reads "source" or "origin"`},
+	}
+	checkChanges(t, base, cases)
+	// The breaking message names only the receiver that reads the field.
+	for _, ch := range compareContracts(base, cases[1].new) {
+		if strings.Contains(ch.msg, "m.B") {
+			t.Errorf("a change to user_id names m.B, which does not read it: %s", ch.msg)
+		}
+	}
+}
+
+// TestReceiverFingerprint checks what a receiver's contract depends on:
+// its key and the shape of the fields it reads, not the other fields.
+func TestReceiverFingerprint(t *testing.T) {
+	payload := func(userID string) *shape {
+		s, err := parseShape(`{"email" string, "source" int64, "user_id" ` + userID + `}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a := receiverFingerprint("m.A", payload("int64"), []string{"user_id"})
+	b := receiverFingerprint("m.B", payload("int64"), []string{"email"})
+	if got := receiverFingerprint("m.B", payload("string"), []string{"email"}); got != b {
+		t.Errorf("m.B's contract changed with a field it does not read: %s, was %s", got, b)
+	}
+	if got := receiverFingerprint("m.A", payload("string"), []string{"user_id"}); got == a {
+		t.Errorf("m.A's contract did not change with the type of a field it reads: %s", got)
+	}
+	if got := receiverFingerprint("m.C", payload("int64"), []string{"user_id"}); got == a {
+		t.Errorf("m.C, which reads what m.A reads, has m.A's contract %s: the runtime would take their declines for each other's", got)
+	}
+	if want := fingerprint(`m.A {"user_id" int64}`); a != want {
+		t.Errorf("m.A's contract is %s, want the fingerprint of its key and fields, %s", a, want)
+	}
+}
+
 // TestParseContractEdited refuses a contract file whose fields do not
 // match its fingerprint.
 func TestParseContractEdited(t *testing.T) {
 	text := strings.Replace(string(lock(t, map[string][]string{"s": {`"a" int`}}).text()), `"a" int`, `"a" string`, 1)
 	if _, err := parseContract([]byte(text)); err == nil || !strings.Contains(err.Error(), "edited by hand") {
 		t.Fatalf("parseContract of an edited file: %v", err)
+	}
+}
+
+// TestParseContractReceivers reads the receivers' contract=, refuses one
+// that does not match the fields the receiver reads, and reads the
+// receiver lines of files written before contract= was recorded.
+func TestParseContractReceivers(t *testing.T) {
+	old := lock(t, map[string][]string{"s": {`"a" int`, `"b" string`}}, "m.R signal=s queue=default reads=a")
+	if got := old.receivers["m.R"].contract; got != "" {
+		t.Fatalf("a receiver line without contract= gave contract %q", got)
+	}
+	c := &contract{signals: old.signals, receivers: old.receivers}
+	c.receivers["m.R"].contract = receiverFingerprint("m.R", c.signals["s"].shape, []string{"a"})
+	text := string(c.text())
+	want := "receiver m.R signal=s queue=default reads=a contract=" + c.receivers["m.R"].contract + "\n"
+	if !strings.Contains(text, want) {
+		t.Fatalf("contract file does not contain %q:\n%s", want, text)
+	}
+	back, err := parseContract([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.receivers["m.R"].contract != c.receivers["m.R"].contract || string(back.text()) != text {
+		t.Errorf("the contract file does not read back to itself:\n%s", back.text())
+	}
+	edited := strings.Replace(text, "reads=a ", "reads=b ", 1)
+	if _, err := parseContract([]byte(edited)); err == nil || !strings.Contains(err.Error(), "receiver m.R: the contract is") || !strings.Contains(err.Error(), "edited by hand") {
+		t.Errorf("parseContract of a file whose receiver reads were edited: %v", err)
 	}
 }

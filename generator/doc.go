@@ -128,7 +128,7 @@
 // receiver, and the types the package owns never cause an import cycle. A
 // signal may be declared once. A signal declared in package main, or in an
 // internal package that the dispatch package may not import, cannot have
-// receivers (the dispatch package imports its payload type).
+// receivers.
 //
 // # Implicit signals
 //
@@ -166,7 +166,8 @@
 // orderID becomes OrderID `json:"order_id"`. Two arguments that give the
 // same field or key (orderID and orderId) are an error, and so is a name
 // that gives no exported field (日付, whose first letter has no upper case:
-// encoding/json would skip the field).
+// encoding/json would skip the field), and an argument signalName, whose
+// field SignalName would collide with the payload's method of that name.
 //
 // Allowed are the types encoding/json can encode and decode back: booleans,
 // numbers, strings, pointers, slices, arrays, maps with string or integer
@@ -186,12 +187,14 @@
 // Each package that declares signals, and the signals package of implicit
 // signals, gets a file signals_gen.go with, per signal:
 //
-//	// the payload struct
+//	// the payload struct, and its signal's name
 //	type PaymentProcessCompletedPayload struct {
 //		OrderID int64         `json:"order_id"`
 //		Email   string        `json:"email"`
 //		Lines   []orders.Line `json:"lines"`
 //	}
+//
+//	func (PaymentProcessCompletedPayload) SignalName() string { return "payment_process_completed" }
 //
 //	// the routes: one per receiver, by key, with its options
 //	var paymentProcessCompletedRoutes = []signalrt.Route{...}
@@ -217,14 +220,44 @@
 //
 //	func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table
 //
+// A nil pointer given to Table leaves its methods unbound: their entries
+// name the parameter in signalrt.Receiver's Unbound field, and
+// signalrt.NewWorker and signalrt.WithInline refuse the table, while
+// signalrt.CheckTasks, which calls no receiver, accepts it.
+//
 // Import the dispatch package only from the program that runs the workers;
 // a receiver's package that imports it is an import cycle.
 //
-// Each entry also carries the payload's contract fingerprint and a decoder
-// that checks a payload without calling the receiver:
+// Each receiver decodes only the payload fields that it reads, into a
+// struct of the dispatch package with those fields, their types and JSON
+// keys; encoding/json ignores the payload's other fields. So a change to a
+// field that a receiver does not read, even one that old JSON no longer
+// decodes into, cannot fail its tasks (see the payload contract below). A
+// receiver that reads no field decodes into struct{}:
 //
-//	Contract: "sha256:ad45cb2f1dffa8fb",
-//	Decode:   signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
+//	// reserveStockArgs holds the fields of payments.PaymentProcessCompletedPayload
+//	// that receiver shipping.ReserveStock reads.
+//	type reserveStockArgs struct {
+//		OrderID int64         `json:"order_id"`
+//		Lines   []orders.Line `json:"lines"`
+//	}
+//
+// The struct is named after the receiver, in lowerCamelCase and followed
+// by Args: its type and method names (mailerSendReceiptArgs for
+// Mailer.SendReceipt), or its function name; when receivers would share a
+// name, each is prefixed with its package name (shippingReserveStockArgs),
+// and when they still do, its signal's Go name follows; a name still in
+// use gets a number before Args. A field whose type the dispatch package cannot
+// write (an unexported type, or one of a package it may not import) gets a
+// type parameter, which two generic functions of the dispatch file,
+// reserveStockHandle and reserveStockDecode, infer from the receiver's
+// function.
+//
+// Each entry also carries the receiver's contract fingerprint and a
+// decoder that checks a payload without calling the receiver:
+//
+//	Contract: "sha256:1721972c41641304",
+//	Decode:   signalrt.DecodeAs[reserveStockArgs],
 //
 // (see the payload contract below, and signalrt.CheckTasks).
 //
@@ -293,37 +326,59 @@
 //		"lines" []{"qty" int, "sku" string, "unit_cents" int64}
 //		"order_id" int64
 //
-//	receiver example.com/shop/shipping.ReserveStock signal=payment_process_completed queue=warehouse reads=lines,order_id
+//	receiver example.com/shop/shipping.ReserveStock signal=payment_process_completed queue=warehouse reads=lines,order_id contract=sha256:1721972c41641304
 //
-// The fingerprint is "sha256:" and the first 16 hex digits of the SHA-256
-// of the payload's canonical text ({"amount_cents" int64, "lines" ...}),
-// the same text the file holds, so the file and the Contract of the
-// dispatch table cannot disagree; a file edited by hand is an error. A
-// receiver's contract is its key, its signal, its queue and the fields it
-// reads.
+// A signal's fingerprint is "sha256:" and the first 16 hex digits of the
+// SHA-256 of the payload's canonical text ({"amount_cents" int64, "lines"
+// ...}), the same text the file holds; a file edited by hand is an error.
+// A receiver's contract is its key, its signal, its queue, the fields it
+// reads and its fingerprint: the same digits of the SHA-256 of its key, a
+// space, and the canonical text of the fields it reads ({"lines" ...,
+// "order_id" int64}), which is what it decodes. The dispatch table carries
+// it as the entry's Contract, so the file and the table cannot disagree.
+//
+// Workers publish these fingerprints, and a worker that cannot decode a
+// task's payload leaves the task to a live worker of another version with
+// another fingerprint for its receiver (see signalrt.Config's
+// OrphanGrace). So the fingerprint is per receiver: it changes exactly
+// when what the receiver decodes changes, not with the fields it does not
+// read; and it includes the key, because the runtime compares a task's
+// declined fingerprints with all of a worker's, and two receivers that
+// read alike must not pass for one.
 //
 // Compatible changes are recorded silently (-v lists them): a new signal,
 // a new field (tasks already queued decode with its zero value: make it a
 // pointer to tell), a new receiver, a queue change (tasks already queued
 // stay on the old queue and run only while a worker serves it), a field
 // removed that no receiver read, a number widened (int32 to int64, int to
-// float64), a pointer added or removed.
+// float64), a pointer added or removed, and any change to a field that no
+// receiver reads, in the recorded version or (for receivers already in
+// it) in the new one: its type, even to one that old JSON no longer
+// decodes into, or its name:
+//
+//	orders/orders.go:39:48: payload of signal order_placed: field "source" was int64, is now string; no receiver reads "source" (compatible)
 //
 // Breaking changes are errors at the changed declaration, all at once, and
-// nothing is written:
+// nothing is written. A change to a field's type or name is breaking when a
+// receiver of the recorded version reads the field (its workers would fail
+// on the new tasks while both versions run), or a receiver of both versions
+// reads it in the new one (its tasks already queued would fail), and the
+// message names those receivers; one that no longer reads the field is
+// marked "(in the previous version)":
 //
-//	orders/orders.go:39:23: payload of signal order_placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)
+//	orders/orders.go:39:23: payload of signal order_placed: field "order_id" was int64, is now string: tasks already queued will not decode for receiver example.com/shop/mail.Mailer.SendReceipt, which reads "order_id"; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)
 //
 // They are: a type that old JSON no longer decodes into (int64 to string,
 // a struct to a slice, a narrower number, a different opaque type, map
 // keys that were strings now numbers), a field renamed or its JSON key
 // changed (a field gone and one of the same shape new: the old key's data
-// would be dropped silently), a field removed that a receiver of the
-// recorded version reads (during the deploy the old workers would decode
-// new tasks with a zero value: stop reading it first, then remove it), a
-// receiver key gone (its queued tasks would die as "unknown receiver"; the
-// message points at the likely new receiver and suggests name=OLDKEY), a
-// receiver moved to another signal, a signal gone that still had
+// would be dropped silently), each when a receiver reads the field as
+// above; a field removed that a receiver of the recorded version reads
+// (during the deploy the old workers would decode new tasks with a zero
+// value: stop reading it first, then remove it), a receiver key gone (its
+// queued tasks would die as "unknown receiver"; the message points at the
+// likely new receiver and suggests name=OLDKEY), a receiver moved to
+// another signal, a signal gone that still had
 // receivers. signalgen -accept-breaking records the new contract and
 // prints each change it accepted. Under go generate, where the flags are
 // in the //go:generate line, add -accept-breaking right after signalgen in

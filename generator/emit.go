@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,6 +84,9 @@ type gen struct {
 	// taken holds the names in use at file scope: the package's own
 	// declarations, the predeclared identifiers, the import names.
 	taken map[string]bool
+	// imports holds the name under which the file imports each path;
+	// empty during the first pass.
+	imports map[string]string
 }
 
 // ref renders a reference to name in the package at path.
@@ -106,7 +110,7 @@ func renderFile(path, name string, scope *types.Scope, build func(*gen)) ([]byte
 		}
 	}
 	// Parameter names of generated functions and closures.
-	for _, n := range []string{"ctx", "db", "p", "opts"} {
+	for _, n := range []string{"ctx", "db", "p", "opts", "fn", "recv"} {
 		taken[n] = true
 	}
 
@@ -127,9 +131,11 @@ func renderFile(path, name string, scope *types.Scope, build func(*gen)) ([]byte
 	sort.Strings(paths)
 	f := jen.NewFilePathName(path, name)
 	f.HeaderComment(strings.TrimPrefix(Header, "// "))
+	imports := map[string]string{}
 	if _, ok := g.pkgNames[runtimePath]; ok {
 		f.ImportAlias(runtimePath, runtimeAlias)
 		taken[runtimeAlias] = true
+		imports[runtimePath] = runtimeAlias
 	}
 	for _, p := range paths {
 		pkgName := g.pkgNames[p]
@@ -139,10 +145,11 @@ func renderFile(path, name string, scope *types.Scope, build func(*gen)) ([]byte
 		} else {
 			f.ImportAlias(p, n)
 		}
+		imports[p] = n
 	}
 
 	// Pass 2: the code.
-	g2 := &gen{f: f, pkgNames: g.pkgNames, taken: taken}
+	g2 := &gen{f: f, pkgNames: g.pkgNames, taken: taken, imports: imports}
 	g2.r = &typeRenderer{local: path}
 	build(g2)
 	var buf bytes.Buffer
@@ -189,7 +196,16 @@ func (g *gen) payload(s *signal) {
 		fields = append(fields, jen.Id(a.field()).Add(g.r.code(a.typ)).Tag(map[string]string{"json": a.jsonName()}))
 	}
 	f.Type().Id(s.payloadName()).Struct(fields...)
+
+	// func (PaymentProcessCompletedPayload) SignalName() string
+	f.Line()
+	g.doc(fmt.Sprintf("SignalName returns %q, the name of the signal whose payload this is. Test helpers find the sends of a payload type by it (signaltest.Sent).", s.name))
+	f.Func().Params(jen.Id(s.payloadName())).Id(signalNameMethod).Params().String().Block(jen.Return(jen.Lit(s.name)))
 }
+
+// signalNameMethod is the method of every payload type that returns its
+// signal's name. No payload field may have its name.
+const signalNameMethod = "SignalName"
 
 // routes builds the routes variable.
 //
@@ -276,7 +292,8 @@ func (g *gen) sender(s *signal) {
 }
 
 // dispatchFile builds dispatch_gen.go: the receivers' signature
-// assertions and the Table function.
+// assertions, the Table function, and the structs that the receivers
+// decode their payloads into.
 func (g *gen) dispatchFile(prog *program, d *dispatchPkg) {
 	f := g.f
 	if prog.alone(d.path) {
@@ -287,9 +304,9 @@ func (g *gen) dispatchFile(prog *program, d *dispatchPkg) {
 	g.doc("Generated code is checked against the runtime's version: if this line does not compile, re-run go generate.")
 	f.Const().Id("_").Op("=").Add(g.rt("GeneratedCodeVersion1"))
 
-	// Parameter names of Table, one per receiver type, free of the file's
+	// The names the file declares, free of each other and of the file's
 	// other names.
-	params := g.bindingNames(d)
+	names := g.dispatchNames(d)
 
 	// var _ func(context.Context, int64) error = shipping.ReserveStock
 	var asserts []jen.Code
@@ -305,36 +322,57 @@ func (g *gen) dispatchFile(prog *program, d *dispatchPkg) {
 	}
 
 	f.Line()
-	g.doc(fmt.Sprintf("Table returns the dispatch table of %s, for signalrt.NewWorker or signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its receiver.", count(len(d.receivers), "receiver")))
+	g.doc(fmt.Sprintf("Table returns the dispatch table of %s, for signalrt.NewWorker or signalrt.RunUntilIdle. Each entry decodes from a task's payload the fields that its receiver reads, and calls the receiver.", count(len(d.receivers), "receiver")))
 	if len(d.bindings) > 0 {
 		f.Comment("")
 		f.Comment("Method receivers are called on the instances given:")
 		f.Comment("")
+		pointers := false
 		for _, b := range d.bindings {
 			var ms []string
 			for _, r := range b.methods {
 				ms = append(ms, r.displayName())
 			}
-			f.Comment(fmt.Sprintf("  - %s: the %s%s.%s for %s", params[b], ptr(b.pointer), b.typ.Pkg().Name(), b.typ.Name(), joinNames(ms)))
+			f.Comment(fmt.Sprintf("  - %s: the %s%s.%s for %s", names.params[b], ptr(b.pointer), b.typ.Pkg().Name(), b.typ.Name(), joinNames(ms)))
+			pointers = pointers || b.pointer
+		}
+		if pointers {
+			f.Comment("")
+			g.doc("A nil instance leaves its methods unbound (signalrt.Receiver.Unbound): the table is then usable only by signalrt.CheckTasks, which calls no receiver; signalrt.NewWorker and signalrt.WithInline refuse it.")
 		}
 	}
 	var sigParams []jen.Code
+	var stmts []jen.Code
 	for _, b := range d.bindings {
+		param := names.params[b]
 		t := g.r.qual(b.typ.Pkg(), b.typ.Name())
 		if b.pointer {
 			t = jen.Op("*").Add(t)
 		}
-		sigParams = append(sigParams, jen.Id(params[b]).Add(t))
+		sigParams = append(sigParams, jen.Id(param).Add(t))
+		if v := names.unbound[b]; v != "" {
+			// var mailerUnbound string
+			// if mailer == nil {
+			// 	mailerUnbound = "dispatch.Table's parameter mailer (*mail.Mailer)"
+			// }
+			what := fmt.Sprintf("%s.Table's parameter %s (%s%s)", d.name, param, ptr(b.pointer), g.typeText(b.typ))
+			stmts = append(stmts,
+				jen.Var().Id(v).String(),
+				jen.If(jen.Id(param).Op("==").Nil()).Block(jen.Id(v).Op("=").Lit(what)),
+			)
+		}
 	}
 	var entries []jen.Code
 	for _, r := range d.receivers {
-		entries = append(entries, g.entry(r, params))
+		entries = append(entries, g.entry(r, names))
 	}
 	body := jen.Return(g.rt("Table").Values())
 	if len(entries) > 0 {
 		body = jen.Return(g.rt("Table").Custom(multi, entries...))
 	}
-	f.Func().Id("Table").Params(sigParams...).Add(g.rt("Table")).Block(body)
+	f.Func().Id("Table").Params(sigParams...).Add(g.rt("Table")).Block(append(stmts, body)...)
+
+	g.argsTypes(d, names)
 }
 
 func ptr(p bool) string {
@@ -344,14 +382,98 @@ func ptr(p bool) string {
 	return ""
 }
 
-// bindingNames chooses Table's parameter names: the type name in
-// lowerCamelCase (mailer for Mailer), prefixed with the package name when
-// two types share a name, and never an import name or another name in use.
-func (g *gen) bindingNames(d *dispatchPkg) map[*binding]string {
-	count := map[string]int{}
-	for _, b := range d.bindings {
-		count[b.typ.Name()]++
+// typeText is how the file writes the named type tn: mail.Mailer, under
+// the name that the file imports its package as.
+func (g *gen) typeText(tn *types.TypeName) string {
+	pkg := tn.Pkg()
+	if pkg == nil || pkg.Path() == g.r.local {
+		return tn.Name()
 	}
+	n := g.imports[pkg.Path()]
+	if n == "" {
+		n = pkg.Name() // the first pass: the text is not rendered
+	}
+	return n + "." + tn.Name()
+}
+
+// dispatchNames are the names that dispatch_gen.go declares or uses in
+// Table, chosen free of each other and of the file's other names.
+type dispatchNames struct {
+	// params are Table's parameters, one per receiver type.
+	params map[*binding]string
+	// unbound are Table's variables that say which pointer parameter is
+	// nil (mailerUnbound), one per pointer parameter.
+	unbound map[*binding]string
+	// args are the structs that the receivers decode into.
+	args map[*receiver]*argsType
+}
+
+// argsType is the struct that a receiver decodes its tasks' payloads
+// into: the payload fields it reads, with their types and JSON keys.
+// encoding/json ignores the payload's other fields, so that a change to a
+// field that the receiver does not read cannot fail its tasks.
+type argsType struct {
+	r      *receiver
+	name   string      // mailerSendReceiptArgs; "" when r reads no field (it decodes into struct{})
+	fields []argsField // in the payload's order
+	// handle and decode are set when the package cannot name the type of
+	// a field (an unexported type, or a type of a package it may not
+	// import): the struct then has a type parameter for each such field,
+	// and these generic functions, which infer the type arguments from
+	// the receiver's function, build the entry's Handle and Decode.
+	handle, decode string
+}
+
+// argsField is one field of an argsType.
+type argsField struct {
+	arg *arg
+	// tparam is the type parameter that stands for the field's type when
+	// the package cannot name it; "" otherwise.
+	tparam string
+}
+
+// generic reports whether the struct has type parameters.
+func (a *argsType) generic() bool { return a.handle != "" }
+
+// tparams lists the struct's type parameters, in field order.
+func (a *argsType) tparams() []string {
+	var out []string
+	for _, f := range a.fields {
+		if f.tparam != "" {
+			out = append(out, f.tparam)
+		}
+	}
+	return out
+}
+
+// field returns the field of the receiver parameter named name.
+func (a *argsType) field(name string) argsField {
+	for _, f := range a.fields {
+		if f.arg.name == name {
+			return f
+		}
+	}
+	panic("generator: receiver parameter " + name + " is not a field of its struct")
+}
+
+// dispatchNames chooses the file's names.
+//
+// A receiver's struct is named after the receiver, in lowerCamelCase and
+// followed by Args: its type and method names (mailerSendReceiptArgs for
+// Mailer.SendReceipt), or its function name (reserveStockArgs). When
+// several receivers would get one name, each of them is prefixed with its
+// package name (shippingReserveStockArgs); when they still share one (a
+// function that receives several signals, packages of the same name),
+// the signal's Go name follows (auditOnEventOrderPlacedArgs). A name that
+// is still in use gets the smallest number from 2 that frees it before
+// Args (count2Args), in the order of the receiver keys. The generic functions of a struct are named
+// like it, ending in Handle and Decode instead of Args.
+//
+// Table's parameters are named after their types, in lowerCamelCase
+// (mailer for Mailer), prefixed with the package name when two types share
+// a name or the name is in use; the variable that says that a pointer
+// parameter is nil is the parameter's name followed by Unbound.
+func (g *gen) dispatchNames(d *dispatchPkg) dispatchNames {
 	taken := map[string]bool{}
 	for n := range g.taken {
 		taken[n] = true
@@ -360,7 +482,97 @@ func (g *gen) bindingNames(d *dispatchPkg) map[*binding]string {
 		taken[p] = true
 	}
 	taken["Table"] = true
-	names := map[*binding]string{}
+	names := dispatchNames{params: map[*binding]string{}, unbound: map[*binding]string{}, args: map[*receiver]*argsType{}}
+
+	// The structs.
+	tiers := []func(r *receiver) string{
+		func(r *receiver) string { return unexportedName(strings.ReplaceAll(r.displayName(), ".", "_")) },
+		func(r *receiver) string {
+			return unexportedName(r.pkg.Name() + "_" + strings.ReplaceAll(r.displayName(), ".", "_"))
+		},
+		func(r *receiver) string {
+			return unexportedName(r.pkg.Name() + "_" + strings.ReplaceAll(r.displayName(), ".", "_") + "_" + r.signal.goName)
+		},
+	}
+	base := map[*receiver]string{}
+	var pending []*receiver
+	for _, r := range d.receivers {
+		if len(r.params) > 0 {
+			pending = append(pending, r)
+		}
+	}
+	for i, tier := range tiers {
+		n := map[string]int{}
+		for _, r := range pending {
+			n[tier(r)]++
+		}
+		var next []*receiver
+		for _, r := range pending {
+			if n[tier(r)] == 1 || i == len(tiers)-1 {
+				base[r] = tier(r)
+			} else {
+				next = append(next, r)
+			}
+		}
+		pending = next
+	}
+	for _, r := range d.receivers {
+		a := &argsType{r: r}
+		names.args[r] = a
+		if len(r.params) == 0 {
+			continue
+		}
+		opaque := false
+		for _, ar := range r.signal.args {
+			p := r.param(ar.name)
+			if p == nil {
+				continue
+			}
+			f := argsField{arg: ar}
+			if !g.writable(ar.typ) || !g.writable(p.typ) {
+				f.tparam = "?" // named below
+				opaque = true
+			}
+			a.fields = append(a.fields, f)
+		}
+		b := base[r]
+		if !token.IsIdentifier(b) {
+			b = "receiver"
+		}
+		name := b
+		for i := 2; taken[name+"Args"] || token.IsKeyword(name+"Args") || opaque && (taken[name+"Handle"] || taken[name+"Decode"]); i++ {
+			name = b + strconv.Itoa(i)
+		}
+		a.name = name + "Args"
+		taken[a.name] = true
+		if opaque {
+			a.handle, a.decode = name+"Handle", name+"Decode"
+			taken[a.handle], taken[a.decode] = true, true
+		}
+	}
+	// The type parameters, local to their declarations: free of the
+	// package-level names these use.
+	for _, r := range d.receivers {
+		a := names.args[r]
+		k := 0
+		for i := range a.fields {
+			if a.fields[i].tparam == "" {
+				continue
+			}
+			k++
+			tp := "T" + strconv.Itoa(k)
+			for taken[tp] {
+				tp += "_"
+			}
+			a.fields[i].tparam = tp
+		}
+	}
+
+	// Table's parameters and variables.
+	count := map[string]int{}
+	for _, b := range d.bindings {
+		count[b.typ.Name()]++
+	}
 	for _, b := range d.bindings {
 		base := unexportedName(b.typ.Name())
 		if count[b.typ.Name()] > 1 || base == "" {
@@ -369,9 +581,19 @@ func (g *gen) bindingNames(d *dispatchPkg) map[*binding]string {
 		if taken[base] || !token.IsIdentifier(base) {
 			base = unexportedName(b.typ.Pkg().Name() + "_" + b.typ.Name())
 		}
-		names[b] = uniqueName(base, taken)
+		names.params[b] = uniqueName(base, taken)
+	}
+	for _, b := range d.bindings {
+		if b.pointer {
+			names.unbound[b] = uniqueName(names.params[b]+"Unbound", taken)
+		}
 	}
 	return names
+}
+
+// writable reports whether the dispatch file can write type t.
+func (g *gen) writable(t types.Type) bool {
+	return nameable(t, g.r.local) && importable(t, g.r.local)
 }
 
 // assertion returns the compile-time check of a receiver's signature, or
@@ -409,30 +631,52 @@ func (g *gen) assertion(r *receiver) jen.Code {
 //	{
 //		Key: "example.com/shop/mail.Mailer.SendReceipt", Signal: "payment_process_completed", Queue: "default",
 //		Contract: "sha256:0123456789abcdef",
-//		Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
+//		Handle: signalrt.Typed(func(ctx context.Context, p mailerSendReceiptArgs) error {
 //			return mailer.SendReceipt(ctx, p.OrderID, p.Email)
 //		}),
-//		Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
+//		Decode:  signalrt.DecodeAs[mailerSendReceiptArgs],
+//		Unbound: mailerUnbound,
 //	}
-func (g *gen) entry(r *receiver, params map[*binding]string) jen.Code {
+func (g *gen) entry(r *receiver, names dispatchNames) jen.Code {
 	s := r.signal
-	args := []jen.Code{jen.Id("ctx")}
-	for _, p := range r.params {
-		args = append(args, jen.Id("p").Dot(s.arg(p.name).field()))
+	a := names.args[r]
+	var handle, decode jen.Code
+	switch {
+	case a.generic():
+		// storeHandle(jobs.Store), storeDecode(jobs.Store)
+		fn := g.receiverFunc(r)
+		var hargs []jen.Code
+		if r.binding != nil {
+			hargs = append(hargs, jen.Id(names.params[r.binding]))
+		}
+		handle = jen.Id(a.handle).Call(append(hargs, fn)...)
+		decode = jen.Id(a.decode).Call(g.receiverFunc(r))
+	default:
+		var argType *jen.Statement
+		pname := "p"
+		if a.name == "" {
+			argType, pname = jen.Struct(), "_"
+		} else {
+			argType = jen.Id(a.name)
+		}
+		args := []jen.Code{jen.Id("ctx")}
+		for _, p := range r.params {
+			args = append(args, jen.Id("p").Dot(s.arg(p.name).field()))
+		}
+		var call *jen.Statement
+		if r.binding != nil {
+			call = jen.Id(names.params[r.binding]).Dot(r.fn.Name()).Call(args...)
+		} else {
+			call = g.r.qual(r.pkg, r.fn.Name()).Call(args...)
+		}
+		handle = g.rt("Typed").Call(jen.Func().Params(jen.Id("ctx").Add(g.ctxType()), jen.Id(pname).Add(argType)).Error().Block(jen.Return(call)))
+		decode = g.rt("DecodeAs").Types(argType.Clone())
 	}
-	var call *jen.Statement
-	if r.binding != nil {
-		call = jen.Id(params[r.binding]).Dot(r.fn.Name()).Call(args...)
-	} else {
-		call = g.r.qual(r.pkg, r.fn.Name()).Call(args...)
-	}
-	payload := g.ref(s.target.path, s.target.name, s.payloadName())
-	handle := g.rt("Typed").Call(jen.Func().Params(jen.Id("ctx").Add(g.ctxType()), jen.Id("p").Add(payload)).Error().Block(jen.Return(call)))
 	fields := []jen.Code{
 		jen.Id("Key").Op(":").Lit(r.key),
 		jen.Id("Signal").Op(":").Lit(s.name),
 		jen.Id("Queue").Op(":").Lit(r.queueName()),
-		jen.Id("Contract").Op(":").Lit(s.contract),
+		jen.Id("Contract").Op(":").Lit(r.contract),
 	}
 	if l := r.limit; l != (limit{}) {
 		var kv []jen.Code
@@ -449,9 +693,152 @@ func (g *gen) entry(r *receiver, params map[*binding]string) jen.Code {
 	}
 	fields = append(fields,
 		jen.Id("Handle").Op(":").Add(handle),
-		jen.Id("Decode").Op(":").Add(g.rt("DecodeAs")).Types(payload),
+		jen.Id("Decode").Op(":").Add(decode),
 	)
+	if r.binding != nil && names.unbound[r.binding] != "" {
+		fields = append(fields, jen.Id("Unbound").Op(":").Id(names.unbound[r.binding]))
+	}
 	return jen.Custom(multi, fields...)
+}
+
+// receiverFunc refers to the receiver as a function value that does not
+// evaluate an instance: jobs.Store, or the method expression
+// (*mail.Mailer).SendReceipt, whose first parameter has the type of the
+// receiver's Table parameter.
+func (g *gen) receiverFunc(r *receiver) jen.Code {
+	if r.binding == nil {
+		return g.r.qual(r.pkg, r.fn.Name())
+	}
+	t := g.r.qual(r.recvType.Pkg(), r.recvType.Name())
+	if r.binding.pointer {
+		return jen.Parens(jen.Op("*").Add(t)).Dot(r.fn.Name())
+	}
+	return t.Dot(r.fn.Name())
+}
+
+// argsTypes builds the structs that the receivers decode into, after a
+// comment that says how they are named, and the generic functions of
+// those with type parameters.
+//
+//	// mailerSendReceiptArgs holds the fields of
+//	// payments.PaymentProcessCompletedPayload that receiver
+//	// mail.Mailer.SendReceipt reads.
+//	type mailerSendReceiptArgs struct {
+//		OrderID int64  `json:"order_id"`
+//		Email   string `json:"email"`
+//	}
+func (g *gen) argsTypes(d *dispatchPkg, names dispatchNames) {
+	f := g.f
+	first := true
+	for _, r := range d.receivers {
+		a := names.args[r]
+		if a.name == "" {
+			continue
+		}
+		if first {
+			first = false
+			f.Line()
+			g.doc("Each receiver decodes a task's payload into a struct of only the payload fields that it reads, with their types and JSON keys: encoding/json ignores the other fields, so that a change to a field that a receiver does not read cannot fail its tasks. A receiver that reads no field decodes into struct{}.")
+			f.Comment("")
+			g.doc("A receiver's struct is named after it, in lowerCamelCase and followed by Args: its type and method names (mailerSendReceiptArgs for a method Mailer.SendReceipt), or its function name. When receivers would share a name, each is prefixed with its package name; when they still do, its signal's Go name follows; a name still in use gets the smallest number from 2 that frees it before Args, in the order of the receiver keys.")
+		}
+		payload := r.signal.payloadName()
+		if n := g.importName(r.signal.target.path, r.signal.target.name); n != "" {
+			payload = n + "." + payload
+		}
+		f.Line()
+		g.doc(fmt.Sprintf("%s holds the fields of %s that receiver %s.%s reads.", a.name, payload, r.pkg.Name(), r.displayName()))
+		var fields []jen.Code
+		for _, fl := range a.fields {
+			var t jen.Code = jen.Id(fl.tparam)
+			if fl.tparam == "" {
+				t = g.r.code(fl.arg.typ)
+			}
+			fields = append(fields, jen.Id(fl.arg.field()).Add(t).Tag(map[string]string{"json": fl.arg.jsonName()}))
+		}
+		if !a.generic() {
+			f.Type().Id(a.name).Struct(fields...)
+			continue
+		}
+		var tdecl, targs []jen.Code
+		for _, tp := range a.tparams() {
+			tdecl = append(tdecl, jen.Id(tp).Any())
+			targs = append(targs, jen.Id(tp))
+		}
+		f.Comment("")
+		g.doc(g.opaqueDoc(a))
+		f.Type().Id(a.name).Types(tdecl...).Struct(fields...)
+
+		// The receiver's function type, with the type parameters for the
+		// types that cannot be written.
+		var fnParams []jen.Code
+		var recvParam []jen.Code
+		callArgs := []jen.Code{jen.Id("ctx")}
+		if r.binding != nil {
+			t := g.r.qual(r.recvType.Pkg(), r.recvType.Name())
+			if r.binding.pointer {
+				t = jen.Op("*").Add(t)
+			}
+			fnParams = append(fnParams, t)
+			recvParam = append(recvParam, jen.Id("recv").Add(t.Clone()))
+			callArgs = []jen.Code{jen.Id("recv"), jen.Id("ctx")}
+		}
+		fnParams = append(fnParams, g.ctxType())
+		for _, p := range r.params {
+			fl := a.field(p.name)
+			if fl.tparam != "" {
+				fnParams = append(fnParams, jen.Id(fl.tparam))
+			} else {
+				fnParams = append(fnParams, g.r.code(p.typ))
+			}
+			callArgs = append(callArgs, jen.Id("p").Dot(fl.arg.field()))
+		}
+		fnType := func() *jen.Statement { return jen.Func().Params(fnParams...).Error() }
+		inst := jen.Id(a.name).Types(targs...)
+
+		f.Line()
+		calls := "calls fn, the receiver, with its fields"
+		if r.binding != nil {
+			calls = "calls fn, the receiver's method, on recv with its fields"
+		}
+		g.doc(fmt.Sprintf("%s returns the Handle function of receiver %s.%s: it decodes a payload into %s and %s.", a.handle, r.pkg.Name(), r.displayName(), a.name, calls))
+		f.Func().Id(a.handle).Types(tdecl...).Params(append(recvParam, jen.Id("fn").Add(fnType()))...).Add(g.rt("Handler")).Block(
+			jen.Return(g.rt("Typed").Call(jen.Func().Params(jen.Id("ctx").Add(g.ctxType()), jen.Id("p").Add(inst)).Error().Block(
+				jen.Return(jen.Id("fn").Call(callArgs...)),
+			))),
+		)
+		f.Line()
+		g.doc(fmt.Sprintf("%s returns the Decode function of receiver %s.%s, which decodes as %s does; its argument gives only the type arguments.", a.decode, r.pkg.Name(), r.displayName(), a.handle))
+		f.Func().Id(a.decode).Types(tdecl...).Params(fnType()).Func().Params(jen.Index().Byte()).Error().Block(
+			jen.Return(g.rt("DecodeAs").Types(inst.Clone())),
+		)
+	}
+}
+
+// opaqueDoc says why the struct of a has type parameters.
+func (g *gen) opaqueDoc(a *argsType) string {
+	var fields []string
+	for _, f := range a.fields {
+		if f.tparam != "" {
+			fields = append(fields, f.arg.field()+" ("+f.tparam+")")
+		}
+	}
+	if len(fields) == 1 {
+		return fmt.Sprintf("This package cannot name the type of field %s: a type parameter stands for it, which %s and %s infer from the receiver's function.", fields[0], a.handle, a.decode)
+	}
+	return fmt.Sprintf("This package cannot name the types of fields %s: type parameters stand for them, which %s and %s infer from the receiver's function.", joinNames(fields), a.handle, a.decode)
+}
+
+// importName is the name under which the file imports path (whose package
+// is named name), or "" for the file's own package.
+func (g *gen) importName(path, name string) string {
+	if path == g.r.local {
+		return ""
+	}
+	if n := g.imports[path]; n != "" {
+		return n
+	}
+	return name
 }
 
 // nameable reports whether t can be written in a file of package local:

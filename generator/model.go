@@ -45,18 +45,20 @@ type signal struct {
 	args      []*arg      // declaration order; sorted by name when implicit
 	argPos    token.Pos   // the declaring type's name, for messages
 	receivers []*receiver // sorted by key
-	// shape is the JSON shape of the payload, and contract its fingerprint
-	// (see [fingerprint]); set by setContracts.
-	shape    *shape
-	contract string
+	// shape is the JSON shape of the payload; set by setContracts. Its
+	// fingerprint is in the contract file, and the receivers' in the
+	// dispatch table.
+	shape *shape
 }
 
-// setContracts computes the payload shape and contract fingerprint of
-// every signal of m.
+// setContracts computes the payload shape of every signal of m, and the
+// contract fingerprint of every receiver.
 func (m *model) setContracts() {
 	for _, s := range m.signals {
 		s.shape = s.payloadShape()
-		s.contract = fingerprint(s.shape.String())
+		for _, r := range s.receivers {
+			r.contract = receiverFingerprint(r.key, s.shape, r.reads())
+		}
 	}
 }
 
@@ -133,6 +135,30 @@ type receiver struct {
 	pos       token.Pos // the directive
 	signalPos token.Pos // the directive's signal name
 	binding   *binding  // the Table parameter a method is bound to
+	// contract is the fingerprint of what the receiver decodes (see
+	// [receiverFingerprint]); set by setContracts.
+	contract string
+}
+
+// reads returns the JSON names of the payload fields that the receiver
+// reads, sorted.
+func (r *receiver) reads() []string {
+	var reads []string
+	for _, p := range r.params {
+		reads = append(reads, r.signal.arg(p.name).jsonName())
+	}
+	sort.Strings(reads)
+	return reads
+}
+
+// param returns the parameter named name, or nil.
+func (r *receiver) param(name string) *param {
+	for i := range r.params {
+		if r.params[i].name == name {
+			return &r.params[i]
+		}
+	}
+	return nil
 }
 
 // param is one receiver parameter after the context.

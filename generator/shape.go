@@ -89,10 +89,42 @@ func (s *shape) write(b *strings.Builder) {
 }
 
 // fingerprint is the short stable hash of a canonical contract text, as
-// the dispatch table's Receiver.Contract and the contract file carry it.
+// the contract file and the dispatch table's Receiver.Contract carry it.
 func fingerprint(text string) string {
 	sum := sha256.Sum256([]byte(text))
 	return "sha256:" + hex.EncodeToString(sum[:])[:16]
+}
+
+// receiverFingerprint is the contract fingerprint of the receiver with
+// key key that reads the fields reads (JSON names) of a payload of shape
+// payload: the fingerprint of the key, a space, and the canonical text of
+// the struct of only those fields, which is what the receiver decodes.
+//
+// The workers publish it as the receiver's Receiver.Contract, and leave a
+// task that they cannot decode to a live worker with another contract for
+// the task's receiver (see the runtime's Config.OrphanGrace). So it must
+// differ wherever two versions of a receiver decode differently, and
+// should not differ where they decode alike: a change to a field that the
+// receiver does not read leaves it alone. The key makes it differ between
+// receivers, since the runtime compares a task's declined contracts with
+// all of a worker's contracts, not only with its receiver's: two receivers
+// that read alike would otherwise look like one decoder.
+func receiverFingerprint(key string, payload *shape, reads []string) string {
+	return fingerprint(key + " " + payload.only(reads).String())
+}
+
+// only returns the struct shape s with only the fields named in names.
+func (s *shape) only(names []string) *shape {
+	out := &shape{kind: kStruct}
+	for _, f := range s.fields {
+		for _, n := range names {
+			if f.name == n {
+				out.fields = append(out.fields, f)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // shaper computes shapes; it remembers the named types it is inside, so

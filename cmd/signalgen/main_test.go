@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,7 +227,7 @@ func TestGenerateCheckRemove(t *testing.T) {
 	r = signalgen(t, dir, "-check")
 	wantDiff := `--- a/signals/signals_gen.go
 +++ b/signals/signals_gen.go
-@@ -16,12 +16,14 @@
+@@ -16,7 +16,8 @@
  // OrderPlacedPayload is the payload of signal order.placed: the parameters of
  // its receivers.
  type OrderPlacedPayload struct {
@@ -352,8 +353,10 @@ func TestDirs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(content), "package table\n") || !strings.Contains(string(content), `"example.com/m/internal/sig"`) {
-		t.Errorf("dispatch_gen.go is not package table importing example.com/m/internal/sig:\n%s", content)
+	// The table decodes only the fields its receivers read: it imports
+	// their packages, not the payload's.
+	if !strings.Contains(string(content), "package table\n") || !strings.Contains(string(content), `"example.com/m/a"`) {
+		t.Errorf("dispatch_gen.go is not package table importing example.com/m/a:\n%s", content)
 	}
 	r = signalgen(t, dir, "-signals", "../outside")
 	if want := "a/a.go:7:1: signal order.placed is not declared with //signal:define, so its sender goes into the generated signals package, but directory ../outside is outside the main module; choose one inside it with -signals\n"; r.code != 1 || r.stderr != want {
@@ -504,7 +507,7 @@ func TestBreakingChange(t *testing.T) {
 	}
 	write(t, filepath.Join(dir, "a/a.go"), strings.Replace(receiverA, "orderID int64", "orderID string", 1))
 	r := signalgen(t, dir)
-	want := `a/a.go:8:32: payload of signal order.placed: field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)`
+	want := `a/a.go:8:32: payload of signal order.placed: field "order_id" was int64, is now string: tasks already queued will not decode for receiver example.com/m/a.Ship, which reads "order_id"; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)`
 	if r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Fatalf("breaking change: exit %d, stderr:\n%s\nwant exit 1 and %s", r.code, r.stderr, want)
 	}
@@ -515,7 +518,7 @@ func TestBreakingChange(t *testing.T) {
 		t.Fatalf("-check: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	r = signalgen(t, dir, "-accept-breaking")
-	if r.code != 0 || !strings.Contains(r.stderr, `field "order_id" was int64, is now string: tasks already queued will not decode; keep the old field and add a new one, or send a new signal (accepted)`) {
+	if r.code != 0 || !strings.Contains(r.stderr, `field "order_id" was int64, is now string: tasks already queued will not decode for receiver example.com/m/a.Ship, which reads "order_id"; keep the old field and add a new one, or send a new signal (accepted)`) {
 		t.Fatalf("-accept-breaking: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	after, _ := os.ReadFile(lock)
@@ -524,6 +527,217 @@ func TestBreakingChange(t *testing.T) {
 	}
 	if r := signalgen(t, dir); r.code != 0 || r.stderr != unsentA {
 		t.Fatalf("run after accepting: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// goModule writes a module example.com/m with the given files (go.mod and
+// go.sum added) that requires this repository, so that generated code
+// compiles and runs against the runtime, and tidies it; it returns the
+// module's directory and a function that runs the go command there. The
+// go commands resolve modules as TestGoTool's do.
+func goModule(t *testing.T, files map[string]string) (string, func(args ...string) string) {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files["go.mod"] = "module example.com/m\n\ngo 1.26.0\n\n" +
+		"require github.com/reliablesignals/signals v0.0.0\n\n" +
+		"replace github.com/reliablesignals/signals => " + root + "\n"
+	files["go.sum"] = string(sum)
+	for name, content := range files {
+		write(t, filepath.Join(dir, name), content)
+	}
+	env := append(os.Environ(), "GOWORK=off", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=mod"))
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	// -e: the packages may import generated packages that do not exist yet.
+	run("mod", "tidy", "-e")
+	return dir, run
+}
+
+// signedUp declares user.signed_up, whose receivers read different fields:
+// welcomeA reads user_id, mailerB reads email, and no receiver reads
+// source.
+const signedUp = `package users
+
+// SignedUp is sent when a user signs up.
+//
+//signal:define user.signed_up
+type SignedUp func(userID int64, email string, source int64)
+`
+
+const welcomeA = `package a
+
+import "context"
+
+// Welcome greets a new user.
+//
+//signal:receiver user.signed_up
+func Welcome(ctx context.Context, userID int64) error { return nil }
+`
+
+const mailerB = `package b
+
+import "context"
+
+// Mailer sends e-mail.
+type Mailer struct{ From string }
+
+// Confirm mails a new user.
+//
+//signal:receiver user.signed_up
+func (m *Mailer) Confirm(ctx context.Context, email string) error { return nil }
+`
+
+// decodeMain runs the generated dispatch table on a payload whose user_id
+// is a string: what a sender of a version in which userID is a string
+// sends.
+const decodeMain = `package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	signalrt "github.com/reliablesignals/signals/runtime"
+
+	"example.com/m/b"
+	"example.com/m/signals/dispatch"
+	"example.com/m/users"
+)
+
+func main() {
+	ctx := context.Background()
+	payload := []byte(` + "`" + `{"user_id": "abc", "email": "ann@example.com", "source": 1}` + "`" + `)
+	fmt.Println("signal:", users.UserSignedUpPayload{}.SignalName())
+	for _, r := range dispatch.Table(&b.Mailer{}) {
+		err := r.Handle(ctx, payload)
+		var perm *signalrt.PermanentError
+		fmt.Printf("%s: contract %s: Decode: %v; Handle: %v (permanent: %t)\n", r.Key, r.Contract, r.Decode(payload), err, errors.As(err, &perm))
+	}
+	for _, r := range dispatch.Table(nil) {
+		fmt.Printf("%s: without an instance: Unbound: %q\n", r.Key, r.Unbound)
+	}
+	_, err := signalrt.NewWorker(nil, dispatch.Table(nil), signalrt.Config{})
+	fmt.Println("NewWorker:", err)
+	err = users.SendUserSignedUp(signalrt.WithInline(ctx, dispatch.Table(nil)), nil, users.UserSignedUpPayload{UserID: 1, Email: "ann@example.com"})
+	fmt.Println("inline send:", err)
+}
+`
+
+// TestReceiverReadsItsFields checks that each receiver decodes only the
+// payload fields it reads, in the code and in the contract check: with the
+// generated Decode and Handle functions, a payload whose user_id is a
+// string fails for the receiver that reads user_id and not for the one
+// that reads only email; changing the type of a field that no receiver
+// reads is compatible, and leaves the receivers' contracts alone; changing
+// that of a field that one receiver reads is breaking, and the message
+// names that receiver only. It also runs the payload's SignalName method,
+// and a table built without an instance (Unbound), against the runtime.
+func TestReceiverReadsItsFields(t *testing.T) {
+	t.Parallel()
+	dir, run := goModule(t, map[string]string{
+		"users/users.go":     signedUp,
+		"a/a.go":             welcomeA,
+		"b/b.go":             mailerB,
+		"cmd/decode/main.go": decodeMain,
+	})
+	if r := signalgen(t, dir); r.code != 0 || r.stderr != "" {
+		t.Fatalf("signalgen: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	run("vet", "./...")
+	out := run("run", "./cmd/decode")
+	lock := filepath.Join(dir, "signals", "dispatch", "signals.lock")
+	before, err := os.ReadFile(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contractOf := func(lock []byte, key string) string {
+		for _, l := range strings.Split(string(lock), "\n") {
+			if strings.HasPrefix(l, "receiver "+key+" ") {
+				_, c, _ := strings.Cut(l, " contract=")
+				return c
+			}
+		}
+		t.Fatalf("no receiver %s in the contract file:\n%s", key, lock)
+		return ""
+	}
+	contractA, contractB := contractOf(before, "example.com/m/a.Welcome"), contractOf(before, "example.com/m/b.Mailer.Confirm")
+	unbound := "dispatch.Table's parameter mailer (*b.Mailer)"
+	want := []struct {
+		prefix   string
+		contains []string
+	}{
+		{"signal: user.signed_up", nil},
+		// A reads user_id: it cannot decode the string, and its handler
+		// fails permanently without calling it.
+		{"example.com/m/a.Welcome: contract " + contractA + ": Decode: payload does not decode into dispatch.welcomeArgs: ",
+			[]string{"user_id", "; Handle: payload does not decode into dispatch.welcomeArgs: ", "(permanent: true)"}},
+		// B reads only email: it decodes and runs.
+		{"example.com/m/b.Mailer.Confirm: contract " + contractB + ": Decode: <nil>; Handle: <nil> (permanent: false)", nil},
+		{`example.com/m/a.Welcome: without an instance: Unbound: ""`, nil},
+		{"example.com/m/b.Mailer.Confirm: without an instance: Unbound: " + strconv.Quote(unbound), nil},
+		{"NewWorker: receiver example.com/m/b.Mailer.Confirm: " + unbound + " is nil: ", nil},
+		{"inline send: signal user.signed_up: receiver example.com/m/b.Mailer.Confirm: " + unbound + " is nil: ", nil},
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("go run ./cmd/decode printed %d lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, w := range want {
+		ok := strings.HasPrefix(lines[i], w.prefix)
+		for _, c := range w.contains {
+			ok = ok && strings.Contains(lines[i], c)
+		}
+		if !ok {
+			t.Errorf("go run ./cmd/decode: line %d is\n\t%s\nwant it to start with %q and contain %q", i+1, lines[i], w.prefix, w.contains)
+		}
+	}
+	if contractA == contractB {
+		t.Errorf("receivers that read different fields have the same contract %s", contractA)
+	}
+
+	// source, which no receiver reads, becomes a string: compatible, and
+	// neither receiver's contract changes.
+	write(t, filepath.Join(dir, "users/users.go"), strings.Replace(signedUp, "source int64", "source string", 1))
+	r := signalgen(t, dir, "-v")
+	wantCompat := `users/users.go:6:48: payload of signal user.signed_up: field "source" was int64, is now string; no receiver reads "source" (compatible)`
+	if r.code != 0 || !strings.Contains(r.stderr, wantCompat) {
+		t.Fatalf("changing the type of a field that no receiver reads: exit %d, stderr:\n%s\nwant exit 0 and:\n%s", r.code, r.stderr, wantCompat)
+	}
+	after, _ := os.ReadFile(lock)
+	if !strings.Contains(string(after), `"source" string`) {
+		t.Fatalf("the contract file does not record the new type:\n%s", after)
+	}
+	if a, b := contractOf(after, "example.com/m/a.Welcome"), contractOf(after, "example.com/m/b.Mailer.Confirm"); a != contractA || b != contractB {
+		t.Errorf("a change to a field that no receiver reads changed the receivers' contracts: %s, %s; were %s, %s", a, b, contractA, contractB)
+	}
+
+	// user_id, which A reads, becomes a string: breaking, for A only.
+	write(t, filepath.Join(dir, "users/users.go"), strings.NewReplacer("source int64", "source string", "userID int64", "userID string").Replace(signedUp))
+	write(t, filepath.Join(dir, "a/a.go"), strings.Replace(welcomeA, "userID int64", "userID string", 1))
+	r = signalgen(t, dir)
+	wantBreaking := `users/users.go:6:20: payload of signal user.signed_up: field "user_id" was int64, is now string: tasks already queued will not decode for receiver example.com/m/a.Welcome, which reads "user_id"; keep the old field and add a new one, or send a new signal (to accept it, run signalgen once with -accept-breaking; under go generate, add -accept-breaking right after signalgen in the //go:generate line for that one run)` + "\n"
+	if r.code != 1 || r.stderr != wantBreaking {
+		t.Fatalf("changing the type of a field that A reads: exit %d, stderr:\n%s\nwant exit 1 and:\n%s", r.code, r.stderr, wantBreaking)
+	}
+	if now, _ := os.ReadFile(lock); !bytes.Equal(now, after) {
+		t.Error("the contract file changed although the change was refused")
 	}
 }
 

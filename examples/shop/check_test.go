@@ -45,7 +45,7 @@ func TestCheckMode(t *testing.T) {
 	code, out := check()
 	for _, want := range []string{
 		"checked 3 queued tasks (available, running or dead), 2 payloads decoded\n",
-		"would fail: signal payment_process_completed, receiver " + reserve + ": 1 available, 0 running, 0 dead: payload does not decode into payments.PaymentProcessCompletedPayload: json: cannot unmarshal string into Go struct field PaymentProcessCompletedPayload.order_id of type int64 (e.g. task ",
+		"would fail: signal payment_process_completed, receiver " + reserve + ": 1 available, 0 running, 0 dead: payload does not decode into dispatch.reserveStockArgs: json: cannot unmarshal string into Go struct field reserveStockArgs.order_id of type int64 (e.g. task ",
 		"would fail: signal payment_process_completed, receiver shipping.Reserve: 1 available, 0 running, 0 dead: unknown receiver: the key is not in this binary's dispatch table\n",
 		"shop: check: 2 queued tasks would fail with this binary; do not deploy it\n",
 	} {

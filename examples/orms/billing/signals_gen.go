@@ -18,6 +18,12 @@ type InvoicePaidPayload struct {
 	AmountCents int64 `json:"amount_cents"`
 }
 
+// SignalName returns "invoice_paid", the name of the signal whose payload this
+// is. Test helpers find the sends of a payload type by it (signaltest.Sent).
+func (InvoicePaidPayload) SignalName() string {
+	return "invoice_paid"
+}
+
 // invoicePaidRoutes are the receivers of signal invoice_paid, by key.
 var invoicePaidRoutes = []signalrt.Route{
 	{Receiver: "github.com/reliablesignals/signals/examples/orms/billing.BookRevenue", Queue: "default"},

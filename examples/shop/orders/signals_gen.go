@@ -20,6 +20,12 @@ type OrderPlacedPayload struct {
 	TotalCents int64  `json:"total_cents"`
 }
 
+// SignalName returns "order_placed", the name of the signal whose payload this
+// is. Test helpers find the sends of a payload type by it (signaltest.Sent).
+func (OrderPlacedPayload) SignalName() string {
+	return "order_placed"
+}
+
 // orderPlacedRoutes are the receivers of signal order_placed, by key.
 var orderPlacedRoutes = []signalrt.Route{
 	{Receiver: "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendOrderConfirmation", Queue: "mail", MaxAttempts: 5},

@@ -22,6 +22,13 @@ type PaymentProcessCompletedPayload struct {
 	AmountCents int64         `json:"amount_cents"`
 }
 
+// SignalName returns "payment_process_completed", the name of the signal whose
+// payload this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (PaymentProcessCompletedPayload) SignalName() string {
+	return "payment_process_completed"
+}
+
 // paymentProcessCompletedRoutes are the receivers of signal
 // payment_process_completed, by key.
 var paymentProcessCompletedRoutes = []signalrt.Route{

@@ -21,6 +21,13 @@ type ShipmentCreatedPayload struct {
 	TrackingNumber string `json:"tracking_number"`
 }
 
+// SignalName returns "shipment_created", the name of the signal whose payload
+// this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (ShipmentCreatedPayload) SignalName() string {
+	return "shipment_created"
+}
+
 // shipmentCreatedRoutes are the receivers of signal shipment_created, by key.
 var shipmentCreatedRoutes = []signalrt.Route{
 	{Receiver: "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendShippingNotice", Queue: "mail", MaxAttempts: 5},

@@ -22,29 +22,55 @@ var (
 )
 
 // Table returns the dispatch table of 2 receivers, for signalrt.NewWorker or
-// signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
-// receiver.
+// signalrt.RunUntilIdle. Each entry decodes from a task's payload the fields
+// that its receiver reads, and calls the receiver.
 func Table() signalrt.Table {
 	return signalrt.Table{
 		{
 			Key:      "github.com/reliablesignals/signals/examples/orms/billing.BookRevenue",
 			Signal:   "invoice_paid",
 			Queue:    "default",
-			Contract: "sha256:2bb7aae8ddb5c346",
-			Handle: signalrt.Typed(func(ctx context.Context, p billing.InvoicePaidPayload) error {
+			Contract: "sha256:37db90227cc59fba",
+			Handle: signalrt.Typed(func(ctx context.Context, p bookRevenueArgs) error {
 				return billing.BookRevenue(ctx, p.InvoiceID, p.AmountCents)
 			}),
-			Decode: signalrt.DecodeAs[billing.InvoicePaidPayload],
+			Decode: signalrt.DecodeAs[bookRevenueArgs],
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/orms/billing.SendReceipt",
 			Signal:   "invoice_paid",
 			Queue:    "mail",
-			Contract: "sha256:2bb7aae8ddb5c346",
-			Handle: signalrt.Typed(func(ctx context.Context, p billing.InvoicePaidPayload) error {
+			Contract: "sha256:2ec1eb4343a18209",
+			Handle: signalrt.Typed(func(ctx context.Context, p sendReceiptArgs) error {
 				return billing.SendReceipt(ctx, p.InvoiceID, p.AmountCents)
 			}),
-			Decode: signalrt.DecodeAs[billing.InvoicePaidPayload],
+			Decode: signalrt.DecodeAs[sendReceiptArgs],
 		},
 	}
+}
+
+// Each receiver decodes a task's payload into a struct of only the payload
+// fields that it reads, with their types and JSON keys: encoding/json ignores
+// the other fields, so that a change to a field that a receiver does not read
+// cannot fail its tasks. A receiver that reads no field decodes into struct{}.
+//
+// A receiver's struct is named after it, in lowerCamelCase and followed by
+// Args: its type and method names (mailerSendReceiptArgs for a method
+// Mailer.SendReceipt), or its function name. When receivers would share a
+// name, each is prefixed with its package name; when they still do, its
+// signal's Go name follows; a name still in use gets the smallest number from
+// 2 that frees it before Args, in the order of the receiver keys.
+
+// bookRevenueArgs holds the fields of billing.InvoicePaidPayload that receiver
+// billing.BookRevenue reads.
+type bookRevenueArgs struct {
+	InvoiceID   int64 `json:"invoice_id"`
+	AmountCents int64 `json:"amount_cents"`
+}
+
+// sendReceiptArgs holds the fields of billing.InvoicePaidPayload that receiver
+// billing.SendReceipt reads.
+type sendReceiptArgs struct {
+	InvoiceID   int64 `json:"invoice_id"`
+	AmountCents int64 `json:"amount_cents"`
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/reliablesignals/signals/examples/shop/orders"
 	"github.com/reliablesignals/signals/examples/shop/payments"
 	"github.com/reliablesignals/signals/examples/shop/shipping"
-	"github.com/reliablesignals/signals/examples/shop/signals"
 	signalrt "github.com/reliablesignals/signals/runtime"
 )
 
@@ -31,83 +30,162 @@ var (
 )
 
 // Table returns the dispatch table of 7 receivers, for signalrt.NewWorker or
-// signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
-// receiver.
+// signalrt.RunUntilIdle. Each entry decodes from a task's payload the fields
+// that its receiver reads, and calls the receiver.
 //
 // Method receivers are called on the instances given:
 //
 //   - mailer: the *mail.Mailer for Mailer.SendOrderConfirmation, Mailer.SendReceipt and Mailer.SendShippingNotice
+//
+// A nil instance leaves its methods unbound (signalrt.Receiver.Unbound): the
+// table is then usable only by signalrt.CheckTasks, which calls no receiver;
+// signalrt.NewWorker and signalrt.WithInline refuse it.
 func Table(mailer *mail.Mailer) signalrt.Table {
+	var mailerUnbound string
+	if mailer == nil {
+		mailerUnbound = "dispatch.Table's parameter mailer (*mail.Mailer)"
+	}
 	return signalrt.Table{
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendOrderConfirmation",
 			Signal:   "order_placed",
 			Queue:    "mail",
-			Contract: "sha256:fc9831f99337aeef",
-			Handle: signalrt.Typed(func(ctx context.Context, p orders.OrderPlacedPayload) error {
+			Contract: "sha256:00f17e56262a357b",
+			Handle: signalrt.Typed(func(ctx context.Context, p mailerSendOrderConfirmationArgs) error {
 				return mailer.SendOrderConfirmation(ctx, p.OrderID, p.Email)
 			}),
-			Decode: signalrt.DecodeAs[orders.OrderPlacedPayload],
+			Decode:  signalrt.DecodeAs[mailerSendOrderConfirmationArgs],
+			Unbound: mailerUnbound,
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendReceipt",
 			Signal:   "payment_process_completed",
 			Queue:    "mail",
-			Contract: "sha256:ad45cb2f1dffa8fb",
-			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
+			Contract: "sha256:650a2d4dc3777de9",
+			Handle: signalrt.Typed(func(ctx context.Context, p mailerSendReceiptArgs) error {
 				return mailer.SendReceipt(ctx, p.OrderID, p.Email, p.AmountCents)
 			}),
-			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
+			Decode:  signalrt.DecodeAs[mailerSendReceiptArgs],
+			Unbound: mailerUnbound,
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendShippingNotice",
 			Signal:   "shipment_created",
 			Queue:    "mail",
-			Contract: "sha256:1a6ac936e4d912ed",
-			Handle: signalrt.Typed(func(ctx context.Context, p signals.ShipmentCreatedPayload) error {
+			Contract: "sha256:743f6c8e69eb7cf3",
+			Handle: signalrt.Typed(func(ctx context.Context, p mailerSendShippingNoticeArgs) error {
 				return mailer.SendShippingNotice(ctx, p.OrderID, p.Email, p.TrackingNumber)
 			}),
-			Decode: signalrt.DecodeAs[signals.ShipmentCreatedPayload],
+			Decode:  signalrt.DecodeAs[mailerSendShippingNoticeArgs],
+			Unbound: mailerUnbound,
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/orders.MarkPaid",
 			Signal:   "payment_process_completed",
 			Queue:    "default",
-			Contract: "sha256:ad45cb2f1dffa8fb",
-			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
+			Contract: "sha256:101b911bd25757c8",
+			Handle: signalrt.Typed(func(ctx context.Context, p markPaidArgs) error {
 				return orders.MarkPaid(ctx, p.OrderID)
 			}),
-			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
+			Decode: signalrt.DecodeAs[markPaidArgs],
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/orders.MarkShipped",
 			Signal:   "shipment_created",
 			Queue:    "default",
-			Contract: "sha256:1a6ac936e4d912ed",
-			Handle: signalrt.Typed(func(ctx context.Context, p signals.ShipmentCreatedPayload) error {
+			Contract: "sha256:55bff34e0001ed64",
+			Handle: signalrt.Typed(func(ctx context.Context, p markShippedArgs) error {
 				return orders.MarkShipped(ctx, p.OrderID, p.TrackingNumber)
 			}),
-			Decode: signalrt.DecodeAs[signals.ShipmentCreatedPayload],
+			Decode: signalrt.DecodeAs[markShippedArgs],
 		},
 		{
 			Key:      "github.com/reliablesignals/signals/examples/shop/shipping.ReserveStock",
 			Signal:   "payment_process_completed",
 			Queue:    "warehouse",
-			Contract: "sha256:ad45cb2f1dffa8fb",
-			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
+			Contract: "sha256:87c444fdc521d3d5",
+			Handle: signalrt.Typed(func(ctx context.Context, p reserveStockArgs) error {
 				return shipping.ReserveStock(ctx, p.OrderID, p.Email, p.Lines)
 			}),
-			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
+			Decode: signalrt.DecodeAs[reserveStockArgs],
 		},
 		{
 			Key:      "payments.capture",
 			Signal:   "order_placed",
 			Queue:    "default",
-			Contract: "sha256:fc9831f99337aeef",
-			Handle: signalrt.Typed(func(ctx context.Context, p orders.OrderPlacedPayload) error {
+			Contract: "sha256:bf2cc39632692534",
+			Handle: signalrt.Typed(func(ctx context.Context, p captureArgs) error {
 				return payments.Capture(ctx, p.OrderID, p.Email, p.Lines, p.TotalCents)
 			}),
-			Decode: signalrt.DecodeAs[orders.OrderPlacedPayload],
+			Decode: signalrt.DecodeAs[captureArgs],
 		},
 	}
+}
+
+// Each receiver decodes a task's payload into a struct of only the payload
+// fields that it reads, with their types and JSON keys: encoding/json ignores
+// the other fields, so that a change to a field that a receiver does not read
+// cannot fail its tasks. A receiver that reads no field decodes into struct{}.
+//
+// A receiver's struct is named after it, in lowerCamelCase and followed by
+// Args: its type and method names (mailerSendReceiptArgs for a method
+// Mailer.SendReceipt), or its function name. When receivers would share a
+// name, each is prefixed with its package name; when they still do, its
+// signal's Go name follows; a name still in use gets the smallest number from
+// 2 that frees it before Args, in the order of the receiver keys.
+
+// mailerSendOrderConfirmationArgs holds the fields of
+// orders.OrderPlacedPayload that receiver mail.Mailer.SendOrderConfirmation
+// reads.
+type mailerSendOrderConfirmationArgs struct {
+	OrderID int64  `json:"order_id"`
+	Email   string `json:"email"`
+}
+
+// mailerSendReceiptArgs holds the fields of
+// payments.PaymentProcessCompletedPayload that receiver
+// mail.Mailer.SendReceipt reads.
+type mailerSendReceiptArgs struct {
+	OrderID     int64  `json:"order_id"`
+	Email       string `json:"email"`
+	AmountCents int64  `json:"amount_cents"`
+}
+
+// mailerSendShippingNoticeArgs holds the fields of
+// signals.ShipmentCreatedPayload that receiver mail.Mailer.SendShippingNotice
+// reads.
+type mailerSendShippingNoticeArgs struct {
+	Email          string `json:"email"`
+	OrderID        int64  `json:"order_id"`
+	TrackingNumber string `json:"tracking_number"`
+}
+
+// markPaidArgs holds the fields of payments.PaymentProcessCompletedPayload
+// that receiver orders.MarkPaid reads.
+type markPaidArgs struct {
+	OrderID int64 `json:"order_id"`
+}
+
+// markShippedArgs holds the fields of signals.ShipmentCreatedPayload that
+// receiver orders.MarkShipped reads.
+type markShippedArgs struct {
+	OrderID        int64  `json:"order_id"`
+	TrackingNumber string `json:"tracking_number"`
+}
+
+// reserveStockArgs holds the fields of payments.PaymentProcessCompletedPayload
+// that receiver shipping.ReserveStock reads.
+type reserveStockArgs struct {
+	OrderID int64         `json:"order_id"`
+	Email   string        `json:"email"`
+	Lines   []orders.Line `json:"lines"`
+}
+
+// captureArgs holds the fields of orders.OrderPlacedPayload that receiver
+// payments.Capture reads.
+type captureArgs struct {
+	OrderID    int64         `json:"order_id"`
+	Email      string        `json:"email"`
+	Lines      []orders.Line `json:"lines"`
+	TotalCents int64         `json:"total_cents"`
 }

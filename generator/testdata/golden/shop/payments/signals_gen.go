@@ -20,6 +20,13 @@ type PaymentRefundedPayload struct {
 	Amount  Cents `json:"amount"`
 }
 
+// SignalName returns "payment.refunded", the name of the signal whose payload
+// this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (PaymentRefundedPayload) SignalName() string {
+	return "payment.refunded"
+}
+
 // paymentRefundedRoutes are the receivers of signal payment.refunded, by key.
 var paymentRefundedRoutes = []signalrt.Route{
 	{Receiver: "example.com/shop/audit.Log.Refund", Queue: "audit"},
@@ -44,6 +51,13 @@ type PaymentProcessCompletedPayload struct {
 	OrderID int64         `json:"order_id"`
 	Email   string        `json:"email"`
 	Lines   []orders.Line `json:"lines"`
+}
+
+// SignalName returns "payment_process_completed", the name of the signal whose
+// payload this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (PaymentProcessCompletedPayload) SignalName() string {
+	return "payment_process_completed"
 }
 
 // paymentProcessCompletedRoutes are the receivers of signal
@@ -74,6 +88,13 @@ func SendPaymentProcessCompleted(ctx context.Context, db signalrt.Executor, p Pa
 type RefundRequestedPayload struct {
 	OrderID int64  `json:"order_id"`
 	Reason  string `json:"reason"`
+}
+
+// SignalName returns "refund_requested", the name of the signal whose payload
+// this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (RefundRequestedPayload) SignalName() string {
+	return "refund_requested"
 }
 
 // refundRequestedRoutes is empty: signal refund_requested has no receivers.

@@ -22,6 +22,13 @@ type UserSignedUpPayload struct {
 	UserID     int64     `json:"user_id"`
 }
 
+// SignalName returns "user.signed_up", the name of the signal whose payload
+// this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (UserSignedUpPayload) SignalName() string {
+	return "user.signed_up"
+}
+
 // userSignedUpRoutes are the receivers of signal user.signed_up, by key.
 var userSignedUpRoutes = []signalrt.Route{
 	{Receiver: "example.com/shop/crm.AddContact", Queue: "default"},

@@ -32,8 +32,16 @@ type CustomerUpdatedPayload struct {
 	HTTPURL  string                  `json:"http_url"`
 }
 
+// SignalName returns "customer.updated", the name of the signal whose payload
+// this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (CustomerUpdatedPayload) SignalName() string {
+	return "customer.updated"
+}
+
 // customerUpdatedRoutes are the receivers of signal customer.updated, by key.
 var customerUpdatedRoutes = []signalrt.Route{
+	{Receiver: "audit.customer.updated", Queue: "default"},
 	{Receiver: "example.com/types/hooks.Handler.OnCustomer", Queue: "default"},
 	{Receiver: "example.com/types/hooks.Index", Queue: "search"},
 }
@@ -46,6 +54,7 @@ var customerUpdatedRoutes = []signalrt.Route{
 //
 // Receivers:
 //
+//   - audit.customer.updated (queue default)
 //   - example.com/types/hooks.Handler.OnCustomer (queue default)
 //   - example.com/types/hooks.Index (queue search)
 func SendCustomerUpdated(ctx context.Context, db signalrt.Executor, p CustomerUpdatedPayload, opts ...signalrt.SendOption) error {

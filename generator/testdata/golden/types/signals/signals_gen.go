@@ -7,6 +7,7 @@ package signals
 import (
 	"context"
 	context2 "example.com/types/context"
+	"example.com/types/model"
 	signalrt "github.com/reliablesignals/signals/runtime"
 	"time"
 )
@@ -15,9 +16,46 @@ import (
 // not compile, re-run go generate.
 const _ = signalrt.GeneratedCodeVersion1
 
+// CustomerDeletedPayload is the payload of signal customer.deleted: the
+// parameters of its receivers.
+type CustomerDeletedPayload struct {
+	ID model.ID `json:"id"`
+}
+
+// SignalName returns "customer.deleted", the name of the signal whose payload
+// this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (CustomerDeletedPayload) SignalName() string {
+	return "customer.deleted"
+}
+
+// customerDeletedRoutes are the receivers of signal customer.deleted, by key.
+var customerDeletedRoutes = []signalrt.Route{
+	{Receiver: "audit.customer.deleted", Queue: "default"},
+}
+
+// SendCustomerDeleted sends signal customer.deleted: it enqueues one task per
+// receiver on db, in one round trip, and wakes the workers when db's
+// transaction commits. Pass the caller's transaction (a pgx.Tx) as db to send
+// atomically with the caller's work; opts can delay the tasks (signalrt.After,
+// signalrt.At).
+//
+// Receivers:
+//
+//   - audit.customer.deleted (queue default)
+func SendCustomerDeleted(ctx context.Context, db signalrt.Executor, p CustomerDeletedPayload, opts ...signalrt.SendOption) error {
+	return signalrt.Send(ctx, db, "customer.deleted", customerDeletedRoutes, p, opts...)
+}
+
 // HeartbeatPayload is the payload of signal heartbeat: the parameters of its
 // receivers.
 type HeartbeatPayload struct{}
+
+// SignalName returns "heartbeat", the name of the signal whose payload this
+// is. Test helpers find the sends of a payload type by it (signaltest.Sent).
+func (HeartbeatPayload) SignalName() string {
+	return "heartbeat"
+}
 
 // heartbeatRoutes are the receivers of signal heartbeat, by key.
 var heartbeatRoutes = []signalrt.Route{
@@ -48,6 +86,13 @@ type InventoryCountedPayload struct {
 	Trace     context2.Trace `json:"trace"`
 	Warehouse string         `json:"warehouse"`
 	Window    [2]time.Time   `json:"window"`
+}
+
+// SignalName returns "inventory.counted", the name of the signal whose payload
+// this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (InventoryCountedPayload) SignalName() string {
+	return "inventory.counted"
 }
 
 // inventoryCountedRoutes are the receivers of signal inventory.counted, by

@@ -12,7 +12,6 @@ import (
 	"example.com/shop/orders"
 	"example.com/shop/payments"
 	"example.com/shop/shipping"
-	"example.com/shop/signals"
 	signalrt "github.com/reliablesignals/signals/runtime"
 	"time"
 )
@@ -33,75 +32,139 @@ var (
 )
 
 // Table returns the dispatch table of 6 receivers, for signalrt.NewWorker or
-// signalrt.RunUntilIdle. Each entry decodes a task's payload and calls its
-// receiver.
+// signalrt.RunUntilIdle. Each entry decodes from a task's payload the fields
+// that its receiver reads, and calls the receiver.
 //
 // Method receivers are called on the instances given:
 //
 //   - log: the audit.Log for Log.Payment and Log.Refund
 //   - mailer: the *mail.Mailer for Mailer.SendReceipt and Mailer.Welcome
+//
+// A nil instance leaves its methods unbound (signalrt.Receiver.Unbound): the
+// table is then usable only by signalrt.CheckTasks, which calls no receiver;
+// signalrt.NewWorker and signalrt.WithInline refuse it.
 func Table(log audit.Log, mailer *mail.Mailer) signalrt.Table {
+	var mailerUnbound string
+	if mailer == nil {
+		mailerUnbound = "dispatch.Table's parameter mailer (*mail.Mailer)"
+	}
 	return signalrt.Table{
 		{
 			Key:      "audit.payment",
 			Signal:   "payment_process_completed",
 			Queue:    "default",
-			Contract: "sha256:091d798f3d089b78",
-			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
+			Contract: "sha256:59b168bcdcf0bb9e",
+			Handle: signalrt.Typed(func(ctx context.Context, p logPaymentArgs) error {
 				return log.Payment(ctx, p.OrderID)
 			}),
-			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
+			Decode: signalrt.DecodeAs[logPaymentArgs],
 		},
 		{
 			Key:      "example.com/shop/audit.Log.Refund",
 			Signal:   "payment.refunded",
 			Queue:    "audit",
-			Contract: "sha256:c098103bc96bc8f1",
-			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentRefundedPayload) error {
+			Contract: "sha256:16ea7c8f9d19ba4e",
+			Handle: signalrt.Typed(func(ctx context.Context, p logRefundArgs) error {
 				return log.Refund(ctx, p.Amount, p.OrderID)
 			}),
-			Decode: signalrt.DecodeAs[payments.PaymentRefundedPayload],
+			Decode: signalrt.DecodeAs[logRefundArgs],
 		},
 		{
 			Key:      "example.com/shop/crm.AddContact",
 			Signal:   "user.signed_up",
 			Queue:    "default",
-			Contract: "sha256:2c5ab4463e897ea1",
-			Handle: signalrt.Typed(func(ctx context.Context, p signals.UserSignedUpPayload) error {
+			Contract: "sha256:20335a7dd5b6b46d",
+			Handle: signalrt.Typed(func(ctx context.Context, p addContactArgs) error {
 				return crm.AddContact(ctx, p.Email, p.SignedUpAt)
 			}),
-			Decode: signalrt.DecodeAs[signals.UserSignedUpPayload],
+			Decode: signalrt.DecodeAs[addContactArgs],
 		},
 		{
 			Key:      "example.com/shop/mail.Mailer.SendReceipt",
 			Signal:   "payment_process_completed",
 			Queue:    "default",
-			Contract: "sha256:091d798f3d089b78",
-			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
+			Contract: "sha256:b9f11d6aee7d47df",
+			Handle: signalrt.Typed(func(ctx context.Context, p mailerSendReceiptArgs) error {
 				return mailer.SendReceipt(ctx, p.OrderID, p.Email)
 			}),
-			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
+			Decode:  signalrt.DecodeAs[mailerSendReceiptArgs],
+			Unbound: mailerUnbound,
 		},
 		{
 			Key:      "example.com/shop/mail.Mailer.Welcome",
 			Signal:   "user.signed_up",
 			Queue:    "mail",
-			Contract: "sha256:2c5ab4463e897ea1",
-			Handle: signalrt.Typed(func(ctx context.Context, p signals.UserSignedUpPayload) error {
+			Contract: "sha256:0d74c9cd357d1730",
+			Handle: signalrt.Typed(func(ctx context.Context, p mailerWelcomeArgs) error {
 				return mailer.Welcome(ctx, p.UserID, p.Email)
 			}),
-			Decode: signalrt.DecodeAs[signals.UserSignedUpPayload],
+			Decode:  signalrt.DecodeAs[mailerWelcomeArgs],
+			Unbound: mailerUnbound,
 		},
 		{
 			Key:      "example.com/shop/shipping.ReserveStock",
 			Signal:   "payment_process_completed",
 			Queue:    "warehouse",
-			Contract: "sha256:091d798f3d089b78",
+			Contract: "sha256:4adfabf9649e2bcb",
 			Limit:    signalrt.Limit{Concurrency: 4, Rate: 50, Per: time.Second, Burst: 10},
-			Handle: signalrt.Typed(func(ctx context.Context, p payments.PaymentProcessCompletedPayload) error {
+			Handle: signalrt.Typed(func(ctx context.Context, p reserveStockArgs) error {
 				return shipping.ReserveStock(ctx, p.OrderID, p.Lines)
 			}),
-			Decode: signalrt.DecodeAs[payments.PaymentProcessCompletedPayload],
+			Decode: signalrt.DecodeAs[reserveStockArgs],
 		},
 	}
+}
+
+// Each receiver decodes a task's payload into a struct of only the payload
+// fields that it reads, with their types and JSON keys: encoding/json ignores
+// the other fields, so that a change to a field that a receiver does not read
+// cannot fail its tasks. A receiver that reads no field decodes into struct{}.
+//
+// A receiver's struct is named after it, in lowerCamelCase and followed by
+// Args: its type and method names (mailerSendReceiptArgs for a method
+// Mailer.SendReceipt), or its function name. When receivers would share a
+// name, each is prefixed with its package name; when they still do, its
+// signal's Go name follows; a name still in use gets the smallest number from
+// 2 that frees it before Args, in the order of the receiver keys.
+
+// logPaymentArgs holds the fields of payments.PaymentProcessCompletedPayload
+// that receiver audit.Log.Payment reads.
+type logPaymentArgs struct {
+	OrderID int64 `json:"order_id"`
+}
+
+// logRefundArgs holds the fields of payments.PaymentRefundedPayload that
+// receiver audit.Log.Refund reads.
+type logRefundArgs struct {
+	OrderID int64          `json:"order_id"`
+	Amount  payments.Cents `json:"amount"`
+}
+
+// addContactArgs holds the fields of signals.UserSignedUpPayload that receiver
+// crm.AddContact reads.
+type addContactArgs struct {
+	Email      string    `json:"email"`
+	SignedUpAt time.Time `json:"signed_up_at"`
+}
+
+// mailerSendReceiptArgs holds the fields of
+// payments.PaymentProcessCompletedPayload that receiver
+// mail.Mailer.SendReceipt reads.
+type mailerSendReceiptArgs struct {
+	OrderID int64  `json:"order_id"`
+	Email   string `json:"email"`
+}
+
+// mailerWelcomeArgs holds the fields of signals.UserSignedUpPayload that
+// receiver mail.Mailer.Welcome reads.
+type mailerWelcomeArgs struct {
+	Email  string `json:"email"`
+	UserID int64  `json:"user_id"`
+}
+
+// reserveStockArgs holds the fields of payments.PaymentProcessCompletedPayload
+// that receiver shipping.ReserveStock reads.
+type reserveStockArgs struct {
+	OrderID int64         `json:"order_id"`
+	Lines   []orders.Line `json:"lines"`
 }

@@ -19,8 +19,18 @@ type AppTokenIssuedPayload struct {
 	Tok  token.Token `json:"tok"`
 }
 
+// SignalName returns "app.token_issued", the name of the signal whose payload
+// this is. Test helpers find the sends of a payload type by it
+// (signaltest.Sent).
+func (AppTokenIssuedPayload) SignalName() string {
+	return "app.token_issued"
+}
+
 // appTokenIssuedRoutes are the receivers of signal app.token_issued, by key.
 var appTokenIssuedRoutes = []signalrt.Route{
+	{Receiver: "example.com/types/app/jobs.Auditor.Audit", Queue: "default"},
+	{Receiver: "example.com/types/app/jobs.Keeper.Check", Queue: "default"},
+	{Receiver: "example.com/types/app/jobs.Keeper.Keep", Queue: "default"},
 	{Receiver: "example.com/types/app/jobs.Store", Queue: "default"},
 }
 
@@ -32,6 +42,9 @@ var appTokenIssuedRoutes = []signalrt.Route{
 //
 // Receivers:
 //
+//   - example.com/types/app/jobs.Auditor.Audit (queue default)
+//   - example.com/types/app/jobs.Keeper.Check (queue default)
+//   - example.com/types/app/jobs.Keeper.Keep (queue default)
 //   - example.com/types/app/jobs.Store (queue default)
 func SendAppTokenIssued(ctx context.Context, db signalrt.Executor, p AppTokenIssuedPayload, opts ...signalrt.SendOption) error {
 	return signalrt.Send(ctx, db, "app.token_issued", appTokenIssuedRoutes, p, opts...)
