@@ -33,23 +33,7 @@ SELECT r.id, pg_notify('signal_task', s.nsp || '.' || r.queue)::text AS notified
 FROM retried r,
      (SELECT c.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class c WHERE c.oid = 'signal_task'::regclass) AS s;
 
--- name: CountTasks :many
-SELECT queue, state, count(*)::bigint AS n
-FROM signal_task
-GROUP BY queue, state
-ORDER BY queue, state;
-
 -- name: GetTask :one
 SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
 WHERE id = @id::bigint;
-
--- name: ListTasks :many
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
-FROM signal_task
-WHERE (sqlc.narg(state)::text IS NULL OR state = sqlc.narg(state)::text)
-  AND (sqlc.narg(signal)::text IS NULL OR signal = sqlc.narg(signal)::text)
-  AND (sqlc.narg(receiver)::text IS NULL OR receiver = sqlc.narg(receiver)::text)
-  AND id > @after_id::bigint
-ORDER BY id
-LIMIT @max::integer;

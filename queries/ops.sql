@@ -1,23 +1,27 @@
 -- The admin API behind signalctl and the dashboard (runtime/ops.go).
 
 -- name: CountByQueue :many
--- Available, running and dead tasks per queue, each state counted on its
--- own partial index (the available and dead ones from the index alone, on
--- a vacuumed table), not by reading every task.
+-- Tasks per queue and state, each state counted on its own partial index
+-- (the available and dead ones from the index alone, on a vacuumed table),
+-- not by reading every task. Succeeded tasks are in the table only when
+-- Config.Retention keeps them.
 SELECT a.queue, 'available'::text AS state, count(*)::bigint AS n FROM signal_task a WHERE a.state = 'available' GROUP BY a.queue
 UNION ALL
 SELECT r.queue, 'running'::text AS state, count(*)::bigint AS n FROM signal_task r WHERE r.state = 'running' GROUP BY r.queue
 UNION ALL
-SELECT d.queue, 'dead'::text AS state, count(*)::bigint AS n FROM signal_task d WHERE d.state = 'dead' GROUP BY d.queue;
+SELECT d.queue, 'dead'::text AS state, count(*)::bigint AS n FROM signal_task d WHERE d.state = 'dead' GROUP BY d.queue
+UNION ALL
+SELECT s.queue, 'succeeded'::text AS state, count(*)::bigint AS n FROM signal_task s WHERE s.state = 'succeeded' GROUP BY s.queue;
 
 -- name: CountByReceiver :many
--- Available, running and dead tasks of one queue per receiver (succeeded
--- tasks that Config.Retention keeps are not counted: see Throughput).
+-- The tasks of one queue per receiver and state (see CountByQueue).
 SELECT a.receiver, 'available'::text AS state, count(*)::bigint AS n FROM signal_task a WHERE a.state = 'available' AND a.queue = @queue::text GROUP BY a.receiver
 UNION ALL
 SELECT r.receiver, 'running'::text AS state, count(*)::bigint AS n FROM signal_task r WHERE r.state = 'running' AND r.queue = @queue::text GROUP BY r.receiver
 UNION ALL
-SELECT d.receiver, 'dead'::text AS state, count(*)::bigint AS n FROM signal_task d WHERE d.state = 'dead' AND d.queue = @queue::text GROUP BY d.receiver;
+SELECT d.receiver, 'dead'::text AS state, count(*)::bigint AS n FROM signal_task d WHERE d.state = 'dead' AND d.queue = @queue::text GROUP BY d.receiver
+UNION ALL
+SELECT s.receiver, 'succeeded'::text AS state, count(*)::bigint AS n FROM signal_task s WHERE s.state = 'succeeded' AND s.queue = @queue::text GROUP BY s.receiver;
 
 -- name: QueueLags :many
 -- Per queue that has due tasks: the run_at of its oldest due one,
@@ -82,21 +86,51 @@ FROM signal_worker
 ORDER BY name;
 
 -- name: SearchTasks :many
--- Tasks that match the filter, newest first, a page after @before_id (keyset
--- pagination: pass the last id of the previous page).
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
-FROM signal_task
-WHERE id < @before_id::bigint
-  AND id >= @min_id::bigint
-  AND (sqlc.narg(state)::text IS NULL OR state = sqlc.narg(state)::text)
-  AND (sqlc.narg(queue)::text IS NULL OR queue = sqlc.narg(queue)::text)
-  AND (sqlc.narg(signal)::text IS NULL OR signal = sqlc.narg(signal)::text)
-  AND (sqlc.narg(receiver)::text IS NULL OR receiver = sqlc.narg(receiver)::text)
-  AND (sqlc.narg(created_after)::timestamptz IS NULL OR created_at >= sqlc.narg(created_after)::timestamptz)
-  AND (sqlc.narg(created_before)::timestamptz IS NULL OR created_at < sqlc.narg(created_before)::timestamptz)
-  AND (sqlc.narg(error_contains)::text IS NULL OR strpos(lower(errors::text), lower(sqlc.narg(error_contains)::text)) > 0)
-ORDER BY id DESC
+-- One page of the tasks that match the filter, newest first, found among
+-- at most @scan tasks: the newest with ids below @before_id and at or
+-- above @min_id, read in order from the primary key. A filter that
+-- matches little thus costs at most @scan rows, never the whole table
+-- (see SearchWindow for where the search stopped). Listings show neither
+-- payloads nor error histories: they read the last error's message (not
+-- for tasks that succeeded since) and the number of failed attempts, and
+-- flag a history that is not a list of attempts as damaged.
+WITH scanned AS (
+    SELECT t.id, t.signal, t.receiver, t.queue, t.state, t.attempt, t.max_attempts, t.run_at, t.created_at,
+           t.finished_at, t.priority, t.errors
+    FROM signal_task t
+    WHERE t.id < @before_id::bigint AND t.id >= @min_id::bigint
+    ORDER BY t.id DESC
+    LIMIT @scan::integer
+)
+SELECT s.id, s.signal, s.receiver, s.queue, s.state, s.attempt, s.max_attempts, s.run_at, s.created_at, s.finished_at, s.priority,
+       coalesce(CASE WHEN s.state <> 'succeeded' AND jsonb_typeof(s.errors) = 'array'
+                     THEN left(s.errors->-1->>'error', 2000) END, '')::text AS last_error,
+       (CASE WHEN jsonb_typeof(s.errors) = 'array' THEN jsonb_array_length(s.errors) ELSE 0 END)::integer AS error_count,
+       (jsonb_typeof(s.errors) <> 'array')::boolean AS damaged
+FROM scanned s
+WHERE (sqlc.narg(state)::text IS NULL OR s.state = sqlc.narg(state)::text)
+  AND (sqlc.narg(queue)::text IS NULL OR s.queue = sqlc.narg(queue)::text)
+  AND (sqlc.narg(signal)::text IS NULL OR s.signal = sqlc.narg(signal)::text)
+  AND (sqlc.narg(receiver)::text IS NULL OR s.receiver = sqlc.narg(receiver)::text)
+  AND (sqlc.narg(created_after)::timestamptz IS NULL OR s.created_at >= sqlc.narg(created_after)::timestamptz)
+  AND (sqlc.narg(created_before)::timestamptz IS NULL OR s.created_at < sqlc.narg(created_before)::timestamptz)
+  AND (sqlc.narg(error_contains)::text IS NULL OR EXISTS (
+      SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(s.errors) = 'array' THEN s.errors ELSE '[]'::jsonb END) e(x)
+      WHERE strpos(lower(e.x->>'error'), lower(sqlc.narg(error_contains)::text)) > 0))
+ORDER BY s.id DESC
 LIMIT @max::integer;
+
+-- name: SearchWindow :one
+-- Where a search of at most @scan tasks below @before_id and at or above
+-- @min_id stops: the lowest id it reads (0 when it reads none) and how
+-- many it reads. From the primary key alone.
+SELECT coalesce(min(w.id), 0)::bigint AS lowest, count(*)::integer AS scanned
+FROM (
+    SELECT t.id FROM signal_task t
+    WHERE t.id < @before_id::bigint AND t.id >= @min_id::bigint
+    ORDER BY t.id DESC
+    LIMIT @scan::integer
+) w;
 
 -- name: RetryMatching :many
 -- Retry (see RetryTasks) up to @max dead or waiting tasks that match the
@@ -111,7 +145,9 @@ WITH retried AS (
           AND (sqlc.narg(queue)::text IS NULL OR m.queue = sqlc.narg(queue)::text)
           AND (sqlc.narg(signal)::text IS NULL OR m.signal = sqlc.narg(signal)::text)
           AND (sqlc.narg(receiver)::text IS NULL OR m.receiver = sqlc.narg(receiver)::text)
-          AND (sqlc.narg(error_contains)::text IS NULL OR strpos(lower(m.errors::text), lower(sqlc.narg(error_contains)::text)) > 0)
+          AND (sqlc.narg(error_contains)::text IS NULL OR EXISTS (
+              SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.errors) = 'array' THEN m.errors ELSE '[]'::jsonb END) e(x)
+              WHERE strpos(lower(e.x->>'error'), lower(sqlc.narg(error_contains)::text)) > 0))
           AND (m.unique_key IS NULL OR m.state = 'available' OR NOT EXISTS (
               SELECT 1 FROM signal_task o
               WHERE o.receiver = m.receiver AND o.unique_key = m.unique_key AND o.unique_key IS NOT NULL AND o.id <> m.id
@@ -140,7 +176,9 @@ WHERE t.id = ANY(ARRAY(
       AND (sqlc.narg(queue)::text IS NULL OR m.queue = sqlc.narg(queue)::text)
       AND (sqlc.narg(signal)::text IS NULL OR m.signal = sqlc.narg(signal)::text)
       AND (sqlc.narg(receiver)::text IS NULL OR m.receiver = sqlc.narg(receiver)::text)
-      AND (sqlc.narg(error_contains)::text IS NULL OR strpos(lower(m.errors::text), lower(sqlc.narg(error_contains)::text)) > 0)
+      AND (sqlc.narg(error_contains)::text IS NULL OR EXISTS (
+              SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.errors) = 'array' THEN m.errors ELSE '[]'::jsonb END) e(x)
+              WHERE strpos(lower(e.x->>'error'), lower(sqlc.narg(error_contains)::text)) > 0))
     ORDER BY m.id
     LIMIT @max::integer
     FOR UPDATE SKIP LOCKED
@@ -209,7 +247,9 @@ WITH cancelled AS (
           AND (sqlc.narg(queue)::text IS NULL OR m.queue = sqlc.narg(queue)::text)
           AND (sqlc.narg(signal)::text IS NULL OR m.signal = sqlc.narg(signal)::text)
           AND (sqlc.narg(receiver)::text IS NULL OR m.receiver = sqlc.narg(receiver)::text)
-          AND (sqlc.narg(error_contains)::text IS NULL OR strpos(lower(m.errors::text), lower(sqlc.narg(error_contains)::text)) > 0)
+          AND (sqlc.narg(error_contains)::text IS NULL OR EXISTS (
+              SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.errors) = 'array' THEN m.errors ELSE '[]'::jsonb END) e(x)
+              WHERE strpos(lower(e.x->>'error'), lower(sqlc.narg(error_contains)::text)) > 0))
         ORDER BY m.id
         LIMIT @max::integer
         FOR UPDATE SKIP LOCKED
@@ -220,3 +260,11 @@ SELECT c.id, c.state, coalesce(CASE WHEN c.state = 'running' THEN pg_notify('sig
 FROM cancelled c,
      (SELECT cl.relnamespace::regnamespace::text AS nsp FROM pg_catalog.pg_class cl WHERE cl.oid = 'signal_task'::regclass) AS s
 ORDER BY c.id;
+
+-- name: KnownReceivers :many
+-- The receiver keys that some worker has been able to run (the memory of
+-- signal_receiver), with the signal, queue and when last seen.
+SELECT key::text AS key, signal::text AS signal, queue::text AS queue, max(seen_at)::timestamptz AS seen_at
+FROM signal_receiver
+GROUP BY key, signal, queue
+ORDER BY key, queue;

@@ -91,7 +91,7 @@ func TestReceiverThatIgnoresItsTimeoutIsAbandoned(t *testing.T) {
 	waitProcesses(t, "their successes to be recorded", procs, func() bool {
 		return queryInt(t, pool, "SELECT count(*) FROM signal_task WHERE receiver = 'hang' AND state = 'succeeded'") == 2
 	})
-	ts, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{Receiver: "hang"})
+	ts, err := listTasks(t, pool, signalrt.TaskQuery{Receiver: "hang"})
 	if err != nil {
 		t.Fatal(err)
 	}

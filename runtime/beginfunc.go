@@ -146,13 +146,13 @@ func (bt *batchTx) commit(ctx context.Context, conn *pgx.Conn) error {
 			if s.unique {
 				var enqueued, notified int32
 				if err := br.QueryRow().Scan(&enqueued, &notified); err != nil {
-					return fmt.Errorf("signal %s: enqueueing %d tasks: %w", s.signal, s.tasks, err)
+					return fmt.Errorf("signal %s: enqueueing %d tasks: %w", s.signal, s.tasks, migrateHint(err))
 				}
 				counts[i] = int(enqueued)
 				continue
 			}
 			if _, err := br.Exec(); err != nil {
-				return fmt.Errorf("signal %s: enqueueing %d tasks: %w", s.signal, s.tasks, err)
+				return fmt.Errorf("signal %s: enqueueing %d tasks: %w", s.signal, s.tasks, migrateHint(err))
 			}
 			counts[i] = s.tasks
 		}

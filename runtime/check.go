@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -17,17 +16,6 @@ const DefaultCheckLimit = 100_000
 
 // checkPage is the number of payloads read per round trip.
 const checkPage = 1000
-
-// DecodeAs decodes payload into a P as [Typed] does, and discards it.
-// Generated dispatch tables set [Receiver.Decode] to DecodeAs of the
-// signal's payload type.
-func DecodeAs[P any](payload []byte) error {
-	var p P
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("payload does not decode into %T: %w", p, err)
-	}
-	return nil
-}
 
 // CheckReport is the result of [CheckTasks]: which tasks that may still
 // run would fail with this binary's dispatch table, and why.
@@ -160,7 +148,7 @@ func CheckTasks(ctx context.Context, db Executor, table Table, limit int) (Check
 			decodable = append(decodable, c.Receiver)
 		}
 		if f != nil {
-			f.add(c.State, c.N)
+			f.add(TaskState(c.State), c.N)
 		}
 	}
 	rep.Unchecked = sortedSet(unchecked)
@@ -182,7 +170,7 @@ func CheckTasks(ctx context.Context, db Executor, table Table, limit int) (Check
 			}
 			if err := r.Decode(t.Payload); err != nil {
 				f := fail(t.Signal, t.Receiver, err.Error())
-				f.add(t.State, 1)
+				f.add(TaskState(t.State), 1)
 				if f.Example == 0 {
 					f.Example = t.ID
 				}

@@ -231,7 +231,7 @@ func TestRollingDeploy(t *testing.T) {
 	}
 	dead := map[string]string{"price": "payload does not decode into", "legacy": "unknown receiver legacy", "mail.Send": "unknown receiver mail.Send"}
 	for key, reason := range dead {
-		ts, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{Receiver: key, State: signalrt.StateDead, Limit: 1000})
+		ts, err := listTasks(t, pool, signalrt.TaskQuery{Receiver: key, State: signalrt.StateDead})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -101,6 +101,17 @@ func (t Table) queues() []string {
 	return qs
 }
 
+// DecodeAs decodes payload into a P as [Typed] does, and discards it.
+// Generated dispatch tables set [Receiver.Decode] to DecodeAs of the
+// type the receiver decodes.
+func DecodeAs[P any](payload []byte) error {
+	var p P
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("payload does not decode into %T: %w", p, err)
+	}
+	return nil
+}
+
 // Typed returns a [Handler] that decodes the task payload as JSON into a P
 // and calls fn with it. A payload that does not decode into P is a
 // [Permanent] [DecodeError]: retrying cannot fix it. During a rolling

@@ -4,7 +4,33 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
+
+// ErrTaskNotFound is the error, wrapped, of [GetTask] for an id that no
+// task has: it never existed, or it was deleted (succeeded tasks are
+// deleted at once unless Config.Retention keeps them; Cancel and Discard
+// delete too). Test for it with errors.Is.
+var ErrTaskNotFound = errors.New("no such task")
+
+// ErrCancelled is the cause ([context.Cause]) of a receiver's context when
+// its task was cancelled with [Cancel] or [CancelMatching] while it ran, or
+// when the task stopped being this worker's (its lease ran out and another
+// worker took it up).
+var ErrCancelled = errors.New("task cancelled")
+
+// migrateHint adds what to do to an error that says the runtime's tables
+// do not exist (SQLSTATE 42P01): the schema was not migrated, or the
+// connection's search_path does not reach it.
+func migrateHint(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" {
+		return fmt.Errorf("%w: the runtime's tables are missing; run signalrt.Migrate (or signalctl migrate) on this database, "+
+			"and check that the connection's search_path names the schema that holds them", err)
+	}
+	return err
+}
 
 // PermanentError marks a receiver error that retrying cannot fix. A task whose
 // receiver returns one ends dead at once, with the error kept in its history.

@@ -123,12 +123,12 @@ func ExamplePermanent() {
 	}
 	fmt.Printf("%+v\n", stats)
 
-	dead, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{State: signalrt.StateDead})
+	dead, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{State: signalrt.StateDead})
 	if err != nil {
 		panic(err)
 	}
-	for _, t := range dead {
-		fmt.Printf("%s: %s after attempt %d of %d: %s\n", t.Receiver, t.State, t.Attempt, t.MaxAttempts, t.Errors[0].Error)
+	for _, t := range dead.Tasks {
+		fmt.Printf("%s: %s after attempt %d of %d: %s\n", t.Receiver, t.State, t.Attempt, t.MaxAttempts, t.LastError)
 	}
 	// Output:
 	// {Succeeded:0 Retried:0 Dead:1}
@@ -189,11 +189,11 @@ func ExampleRetry() {
 	fmt.Printf("before the fix: %+v\n", stats)
 
 	fixed = true // deployed
-	dead, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{State: signalrt.StateDead})
+	dead, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{State: signalrt.StateDead})
 	if err != nil {
 		panic(err)
 	}
-	for _, t := range dead {
+	for _, t := range dead.Tasks {
 		n, err := signalrt.Retry(ctx, pool, t.ID)
 		fmt.Println("retried", t.Receiver, n, err)
 	}

@@ -75,3 +75,23 @@ func gone(ids, kept []int64) []int64 {
 	}
 	return out
 }
+
+// cancelRunning cancels the receivers of the given tasks, if this worker
+// runs them: their rows are gone (Cancel) or another worker's.
+func (w *Worker) cancelRunning(ids []int64) {
+	for _, q := range w.queues {
+		q.mu.Lock()
+		for _, id := range ids {
+			t, ok := q.inflight[id]
+			if !ok || t.cancelled {
+				continue
+			}
+			t.cancelled = true
+			if t.stop != nil {
+				t.stop(ErrCancelled)
+			}
+			w.log.Info("task cancelled while it ran; its receiver's context is cancelled", "task", id, "receiver", t.Receiver)
+		}
+		q.mu.Unlock()
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -131,26 +132,57 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // states returns the number of tasks per state.
-func states(t testing.TB, pool *pgxpool.Pool) map[string]int64 {
+func states(t testing.TB, pool *pgxpool.Pool) map[signalrt.TaskState]int64 {
 	t.Helper()
-	counts, err := signalrt.CountTasks(context.Background(), pool)
+	queues, err := signalrt.QueueOverview(context.Background(), pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]int64{}
-	for _, c := range counts {
-		m[c.State] += c.N
+	m := map[signalrt.TaskState]int64{}
+	for _, q := range queues {
+		for st, n := range map[signalrt.TaskState]int64{
+			signalrt.StateAvailable: q.Available, signalrt.StateRunning: q.Running,
+			signalrt.StateDead: q.Dead, signalrt.StateSucceeded: q.Succeeded,
+		} {
+			if n > 0 {
+				m[st] += n
+			}
+		}
 	}
 	return m
+}
+
+// tasks returns every task that matches q, whole (GetTask), oldest first.
+func tasks(t testing.TB, pool *pgxpool.Pool, q signalrt.TaskQuery) []signalrt.Task {
+	t.Helper()
+	ctx := context.Background()
+	q.Limit, q.Scan = signalrt.MaxSearchLimit, signalrt.MaxSearchScan
+	var all []signalrt.Task
+	for {
+		page, err := signalrt.SearchTasks(ctx, pool, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range page.Tasks {
+			task, err := signalrt.GetTask(ctx, pool, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, task)
+		}
+		if page.Next == 0 {
+			break
+		}
+		q.BeforeID = page.Next
+	}
+	slices.Reverse(all)
+	return all
 }
 
 // onlyTask returns the single task of receiver key.
 func onlyTask(t testing.TB, pool *pgxpool.Pool, key string) signalrt.Task {
 	t.Helper()
-	ts, err := signalrt.ListTasks(context.Background(), pool, signalrt.TaskFilter{Receiver: key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts := tasks(t, pool, signalrt.TaskQuery{Receiver: key})
 	if len(ts) != 1 {
 		t.Fatalf("receiver %s has %d tasks, want 1", key, len(ts))
 	}
@@ -163,3 +195,9 @@ func setup(t testing.TB) *pgxpool.Pool {
 }
 
 var errBoom = errors.New("boom")
+
+// listTasks is tasks, with an error for the call sites that check one.
+func listTasks(t testing.TB, pool *pgxpool.Pool, q signalrt.TaskQuery) ([]signalrt.Task, error) {
+	t.Helper()
+	return tasks(t, pool, q), nil
+}

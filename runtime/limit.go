@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,16 +26,42 @@ import (
 type Limit struct {
 	// Concurrency is the most tasks of the receiver that run at once, in
 	// all workers together; 0 means no limit.
-	Concurrency int
+	Concurrency int `json:"concurrency,omitempty"`
 	// Rate is the most tasks that start per Per, on average; 0 means no
 	// limit.
-	Rate int
+	Rate int `json:"rate,omitempty"`
 	// Per is the period of Rate; 0 means a second.
-	Per time.Duration
+	Per time.Duration `json:"per_ns,omitempty"`
 	// Burst is how many tasks may start at once after a quiet spell (the
 	// size of the token bucket); 0 means 1. Over a long run, starts are at
 	// most Burst + Rate per Per.
-	Burst int
+	Burst int `json:"burst,omitempty"`
+}
+
+// String describes the limit as the directive's options would: for
+// example "concurrency=5 rate=10/s burst=2"; "" for the zero Limit.
+func (l Limit) String() string {
+	var parts []string
+	if l.Concurrency > 0 {
+		parts = append(parts, fmt.Sprintf("concurrency=%d", l.Concurrency))
+	}
+	if l.Rate > 0 {
+		unit := "/s"
+		switch l.per() {
+		case time.Second:
+		case time.Minute:
+			unit = "/m"
+		case time.Hour:
+			unit = "/h"
+		default:
+			unit = "/" + l.per().String()
+		}
+		parts = append(parts, fmt.Sprintf("rate=%d%s", l.Rate, unit))
+		if l.Burst > 1 {
+			parts = append(parts, fmt.Sprintf("burst=%d", l.Burst))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // IsZero reports whether l limits nothing.

@@ -4,138 +4,25 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"sort"
-	"strings"
 	"time"
-
-	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
 )
 
 // The admin API: what signalctl and the dashboard show and do. Every
 // function takes an Executor (a pool, a connection or a transaction) and
 // runs one statement, or bounded batches of one.
 
-// States lists the task states, in their lifecycle order.
-var States = []string{StateAvailable, StateRunning, StateSucceeded, StateDead}
-
-// TaskQuery selects tasks for [SearchTasks], [RetryMatching] and
-// [DiscardMatching]. Empty fields match everything.
-type TaskQuery struct {
-	State    string // one of States
-	Queue    string
-	Signal   string
-	Receiver string
-	// MinID and MaxID bound the task ids, inclusive; 0 leaves a side open.
-	MinID, MaxID int64
-	// CreatedAfter and CreatedBefore bound the creation time: at or after,
-	// and before; the zero time leaves a side open.
-	CreatedAfter, CreatedBefore time.Time
-	// ErrorContains matches tasks whose error history contains the text,
-	// ignoring case.
-	ErrorContains string
-	// Before pages [SearchTasks], which lists newest first: only ids below
-	// Before are listed. Pass the last id of the previous page; 0 starts at
-	// the newest task.
-	Before int64
-	// Limit is the most tasks SearchTasks returns: default 50, at most
-	// MaxSearchLimit.
-	Limit int
-}
-
-// MaxSearchLimit is the largest TaskQuery.Limit.
-const MaxSearchLimit = 1000
-
-// Validate reports the first field of q that has no valid value, with the
-// values it allows.
-func (q TaskQuery) Validate() error {
-	if q.State != "" && !isState(q.State) {
-		return fmt.Errorf("unknown state %q; valid states are %s", q.State, strings.Join(States, ", "))
-	}
-	if q.Limit < 0 || q.Limit > MaxSearchLimit {
-		return fmt.Errorf("limit %d; want 1 to %d (0: the default, 50)", q.Limit, MaxSearchLimit)
-	}
-	for _, v := range []struct {
-		name string
-		id   int64
-	}{{"min id", q.MinID}, {"max id", q.MaxID}, {"before", q.Before}} {
-		if v.id < 0 {
-			return fmt.Errorf("%s %d; want a task id, 1 or more (0: no bound)", v.name, v.id)
-		}
-	}
-	if q.MaxID != 0 && q.MinID > q.MaxID {
-		return fmt.Errorf("min id %d is above max id %d", q.MinID, q.MaxID)
-	}
-	return nil
-}
-
-func isState(s string) bool {
-	for _, st := range States {
-		if s == st {
-			return true
-		}
-	}
-	return false
-}
-
-// idBounds returns the exclusive id bounds (after, before) of q.
-func (q TaskQuery) idBounds() (after, before int64) {
-	after, before = q.MinID-1, int64(math.MaxInt64)
-	if q.MaxID > 0 {
-		before = q.MaxID + 1
-	}
-	if q.Before > 0 && q.Before < before {
-		before = q.Before
-	}
-	return max(after, 0), before
-}
-
-func nonZeroTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-// SearchTasks returns the tasks that match q, newest first.
-func SearchTasks(ctx context.Context, db Executor, q TaskQuery) ([]Task, error) {
-	if err := q.Validate(); err != nil {
-		return nil, err
-	}
-	if q.Limit == 0 {
-		q.Limit = 50
-	}
-	after, before := q.idBounds()
-	rows, err := queries.SearchTasks(ctx, planned(db), dbsqlc.SearchTasksParams{
-		BeforeID: before, MinID: after + 1,
-		State: nonEmpty(q.State), Queue: nonEmpty(q.Queue), Signal: nonEmpty(q.Signal), Receiver: nonEmpty(q.Receiver),
-		CreatedAfter: nonZeroTime(q.CreatedAfter), CreatedBefore: nonZeroTime(q.CreatedBefore),
-		ErrorContains: nonEmpty(q.ErrorContains), Max: int32(q.Limit),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("searching tasks: %w", err)
-	}
-	tasks := make([]Task, 0, len(rows))
-	for _, r := range rows {
-		t, err := toTask(dbsqlc.ListTasksRow(r))
-		if err != nil {
-			return nil, err
-		}
-		tasks = append(tasks, t)
-	}
-	return tasks, nil
-}
-
-// StateCounts counts tasks by state. Succeeded tasks are not counted by
-// the ops views (they are deleted as they succeed unless Config.Retention
-// keeps them); [Throughput] says how many succeeded.
+// StateCounts counts tasks by state. Succeeded counts only the succeeded
+// tasks that Config.Retention keeps (they are deleted as they succeed by
+// default); [Throughput] says how many succeeded.
 type StateCounts struct {
 	Available int64 `json:"available"`
 	Running   int64 `json:"running"`
 	Dead      int64 `json:"dead"`
+	Succeeded int64 `json:"succeeded"`
 }
 
-func (c *StateCounts) add(state string, n int64) {
+func (c *StateCounts) add(state TaskState, n int64) {
 	switch state {
 	case StateAvailable:
 		c.Available += n
@@ -143,6 +30,8 @@ func (c *StateCounts) add(state string, n int64) {
 		c.Running += n
 	case StateDead:
 		c.Dead += n
+	case StateSucceeded:
+		c.Succeeded += n
 	}
 }
 
@@ -178,19 +67,19 @@ type ReceiverCounts struct {
 func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
 	counts, err := queries.CountByQueue(ctx, planned(db))
 	if err != nil {
-		return nil, fmt.Errorf("counting tasks: %w", err)
+		return nil, fmt.Errorf("counting tasks: %w", migrateHint(err))
 	}
 	lags, err := queries.QueueLags(ctx, planned(db))
 	if err != nil {
-		return nil, fmt.Errorf("measuring queue lags: %w", err)
+		return nil, fmt.Errorf("measuring queue lags: %w", migrateHint(err))
 	}
 	paused, err := queries.PausedQueues(ctx, planned(db))
 	if err != nil {
-		return nil, fmt.Errorf("listing paused queues: %w", err)
+		return nil, fmt.Errorf("listing paused queues: %w", migrateHint(err))
 	}
 	pending, err := queries.PendingSends(ctx, planned(db))
 	if err != nil {
-		return nil, fmt.Errorf("counting sends not fanned out: %w", err)
+		return nil, fmt.Errorf("counting sends not fanned out: %w", migrateHint(err))
 	}
 	byName := map[string]*QueueStats{}
 	get := func(name string) *QueueStats {
@@ -202,7 +91,7 @@ func QueueOverview(ctx context.Context, db Executor) ([]QueueStats, error) {
 		return q
 	}
 	for _, c := range counts {
-		get(c.Queue).add(c.State, c.N)
+		get(c.Queue).add(TaskState(c.State), c.N)
 	}
 	for _, l := range lags {
 		get(l.Queue).Lag = max(l.Now.Sub(l.OldestDue), 0)
@@ -238,7 +127,7 @@ func QueueReceivers(ctx context.Context, db Executor, queue string) ([]ReceiverC
 			r = &ReceiverCounts{Receiver: c.Receiver}
 			byKey[c.Receiver] = r
 		}
-		r.add(c.State, c.N)
+		r.add(TaskState(c.State), c.N)
 	}
 	out := make([]ReceiverCounts, 0, len(byKey))
 	for _, r := range byKey {
@@ -269,11 +158,11 @@ func Throughput(ctx context.Context, db Executor, minutes int) (since time.Time,
 	}
 	since, err = queries.MinutesAgo(ctx, planned(db), int32(minutes))
 	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("reading throughput: %w", err)
+		return time.Time{}, nil, fmt.Errorf("reading throughput: %w", migrateHint(err))
 	}
 	rows, err := queries.Throughput(ctx, planned(db), since)
 	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("reading throughput: %w", err)
+		return time.Time{}, nil, fmt.Errorf("reading throughput: %w", migrateHint(err))
 	}
 	points = make([]MinuteStats, len(rows))
 	for i, r := range rows {
@@ -309,7 +198,7 @@ type WorkerInfo struct {
 func Workers(ctx context.Context, db Executor) ([]WorkerInfo, error) {
 	rows, err := queries.Workers(ctx, planned(db))
 	if err != nil {
-		return nil, fmt.Errorf("listing workers: %w", err)
+		return nil, fmt.Errorf("listing workers: %w", migrateHint(err))
 	}
 	out := make([]WorkerInfo, len(rows))
 	for i, r := range rows {
@@ -352,104 +241,6 @@ func ResumeQueue(ctx context.Context, db Executor, queue string) (bool, error) {
 	return len(rows) > 0 && rows[0].WasPaused, nil
 }
 
-// actionBatch bounds the rows one statement of RetryMatching or
-// DiscardMatching changes.
-const actionBatch = 1000
-
-// RetryMatching retries, like [Retry], every dead or waiting task that
-// matches q (its State, if set, must be dead or available), in batches of
-// 1000, and returns how many it changed. Tasks created while it works are
-// not retried.
-func RetryMatching(ctx context.Context, db Executor, q TaskQuery) (int64, error) {
-	if err := q.Validate(); err != nil {
-		return 0, err
-	}
-	if q.State != "" && q.State != StateDead && q.State != StateAvailable {
-		return 0, fmt.Errorf("retry: state %q; only dead and available (waiting) tasks can be retried", q.State)
-	}
-	after, before, err := boundNow(ctx, db, q)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for {
-		rows, err := queries.RetryMatching(ctx, planned(db), dbsqlc.RetryMatchingParams{
-			AfterID: after, BeforeID: before, State: nonEmpty(q.State), Queue: nonEmpty(q.Queue), Signal: nonEmpty(q.Signal),
-			Receiver: nonEmpty(q.Receiver), ErrorContains: nonEmpty(q.ErrorContains), Max: actionBatch,
-		})
-		if err != nil {
-			return n, fmt.Errorf("retrying tasks: %w", err)
-		}
-		n += int64(len(rows))
-		if len(rows) < actionBatch {
-			return n, nil
-		}
-		after = rows[len(rows)-1].ID
-	}
-}
-
-// boundNow returns q's exclusive id bounds, the upper one no higher than
-// the newest task now, so that a batched action does not chase new tasks.
-func boundNow(ctx context.Context, db Executor, q TaskQuery) (after, before int64, err error) {
-	after, before = q.idBounds()
-	newest, err := queries.NewestTaskID(ctx, planned(db))
-	if err != nil {
-		return 0, 0, fmt.Errorf("finding the newest task: %w", err)
-	}
-	return after, min(before, newest+1), nil
-}
-
-// Discard deletes the given tasks that are dead, and returns how many it
-// deleted; tasks in other states are left alone.
-func Discard(ctx context.Context, db Executor, ids ...int64) (int64, error) {
-	rows, err := queries.DiscardTasks(ctx, planned(db), ids)
-	if err != nil {
-		return 0, fmt.Errorf("discarding tasks: %w", err)
-	}
-	return int64(len(rows)), nil
-}
-
-// DiscardMatching deletes every dead task that matches q (its State, if
-// set, must be dead), in batches of 1000, and returns how many it deleted.
-func DiscardMatching(ctx context.Context, db Executor, q TaskQuery) (int64, error) {
-	if err := q.Validate(); err != nil {
-		return 0, err
-	}
-	if q.State != "" && q.State != StateDead {
-		return 0, fmt.Errorf("discard: state %q; only dead tasks can be discarded", q.State)
-	}
-	after, before, err := boundNow(ctx, db, q)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for {
-		ids, err := queries.DiscardMatching(ctx, planned(db), dbsqlc.DiscardMatchingParams{
-			AfterID: after, BeforeID: before, Queue: nonEmpty(q.Queue), Signal: nonEmpty(q.Signal),
-			Receiver: nonEmpty(q.Receiver), ErrorContains: nonEmpty(q.ErrorContains), Max: actionBatch,
-		})
-		if err != nil {
-			return n, fmt.Errorf("discarding tasks: %w", err)
-		}
-		n += int64(len(ids))
-		if len(ids) < actionBatch {
-			return n, nil
-		}
-		after = ids[len(ids)-1]
-	}
-}
-
-// RunNow makes the given available tasks that wait (sent with a delay, or
-// backing off before a retry) due now, wakes their workers, and returns how
-// many it changed.
-func RunNow(ctx context.Context, db Executor, ids ...int64) (int64, error) {
-	rows, err := queries.RunTasksNow(ctx, planned(db), ids)
-	if err != nil {
-		return 0, fmt.Errorf("running tasks now: %w", err)
-	}
-	return int64(len(rows)), nil
-}
-
 // QueueGauge is a queue's available tasks and lag, for metrics.
 type QueueGauge struct {
 	Queue     string
@@ -465,11 +256,34 @@ type QueueGauge struct {
 func QueueGauges(ctx context.Context, db Executor) ([]QueueGauge, error) {
 	rows, err := queries.QueueGauges(ctx, planned(db))
 	if err != nil {
-		return nil, fmt.Errorf("reading queue gauges: %w", err)
+		return nil, fmt.Errorf("reading queue gauges: %w", migrateHint(err))
 	}
 	out := make([]QueueGauge, len(rows))
 	for i, r := range rows {
 		out[i] = QueueGauge{Queue: r.Queue, Available: r.Available, Lag: time.Duration(r.LagSeconds * float64(time.Second))}
+	}
+	return out, nil
+}
+
+// KnownReceiver is a receiver key that some worker has been able to run.
+type KnownReceiver struct {
+	Key    string    `json:"key"`
+	Signal string    `json:"signal"`
+	Queue  string    `json:"queue"`
+	SeenAt time.Time `json:"seen_at"` // when a worker that runs it last said so
+}
+
+// KnownReceivers returns the receiver keys that workers have been able to
+// run, by key: the live workers' and those of workers gone within a day
+// past Config.OrphanGrace.
+func KnownReceivers(ctx context.Context, db Executor) ([]KnownReceiver, error) {
+	rows, err := queries.KnownReceivers(ctx, planned(db))
+	if err != nil {
+		return nil, fmt.Errorf("listing known receivers: %w", migrateHint(err))
+	}
+	out := make([]KnownReceiver, len(rows))
+	for i, r := range rows {
+		out[i] = KnownReceiver(r)
 	}
 	return out, nil
 }

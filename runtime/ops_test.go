@@ -56,10 +56,11 @@ func TestSearchTasks(t *testing.T) {
 		{"created after", signalrt.TaskQuery{CreatedAfter: hourAgo, MinID: 7}, []int64{7}},
 		{"created before", signalrt.TaskQuery{CreatedBefore: hourAgo}, []int64{8}},
 		{"first page", signalrt.TaskQuery{Limit: 3}, []int64{8, 7, 6}},
-		{"next page", signalrt.TaskQuery{Limit: 3, Before: 6}, []int64{5, 4, 3}},
-		{"last page", signalrt.TaskQuery{Limit: 3, Before: 3}, []int64{2, 1}},
+		{"next page", signalrt.TaskQuery{Limit: 3, BeforeID: 6}, []int64{5, 4, 3}},
+		{"last page", signalrt.TaskQuery{Limit: 3, BeforeID: 3}, []int64{2, 1}},
 	} {
-		got, err := signalrt.SearchTasks(ctx, pool, tc.q)
+		gotPage, err := signalrt.SearchTasks(ctx, pool, tc.q)
+		got := gotPage.Tasks
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -125,14 +126,15 @@ func TestOverviewPauseAndActions(t *testing.T) {
 
 	// Actions by filter and by id.
 	if _, err := signalrt.RetryMatching(ctx, pool, signalrt.TaskQuery{State: signalrt.StateRunning}); err == nil ||
-		!strings.Contains(err.Error(), "only dead and available (waiting) tasks can be retried") {
+		!strings.Contains(err.Error(), `retry: state "running"; retry changes only tasks that are dead, available`) {
 		t.Errorf("RetryMatching of running tasks: %v", err)
 	}
 	n, err := signalrt.RetryMatching(ctx, pool, signalrt.TaskQuery{State: signalrt.StateDead, Receiver: "b", MaxID: 4})
 	if err != nil || n != 2 { // tasks 2 and 4 are b's dead ones with ids <= 4
 		t.Errorf("RetryMatching: %d, %v; want 2", n, err)
 	}
-	dead, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{State: signalrt.StateDead})
+	deadPage, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{State: signalrt.StateDead})
+	dead := deadPage.Tasks
 	if err != nil || len(dead) != 1 {
 		t.Fatalf("dead after retry: %v, %v; want 1", ids(dead), err)
 	}
@@ -146,7 +148,8 @@ func TestOverviewPauseAndActions(t *testing.T) {
 	if _, err := signalrt.DiscardMatching(ctx, pool, signalrt.TaskQuery{State: signalrt.StateAvailable}); err == nil {
 		t.Error("DiscardMatching of available tasks: no error")
 	}
-	delayed, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{Queue: "qc"})
+	delayedPage, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{Queue: "qc"})
+	delayed := delayedPage.Tasks
 	if err != nil || len(delayed) != 1 {
 		t.Fatal(ids(delayed), err)
 	}

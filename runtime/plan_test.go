@@ -247,8 +247,8 @@ var hotStatements = []hotStatement{
 		return nil
 	}},
 	{"retention", func(ctx context.Context, w *Worker, x *explainer) error {
-		w.deleteFinished(ctx, StateSucceeded, time.Hour)
-		w.deleteFinished(ctx, StateDead, time.Hour)
+		w.deleteFinished(ctx, string(StateSucceeded), time.Hour)
+		w.deleteFinished(ctx, string(StateDead), time.Hour)
 		return nil
 	}},
 	{"orphan sweep", func(ctx context.Context, w *Worker, x *explainer) error {
@@ -276,7 +276,7 @@ var hotStatements = []hotStatement{
 		return err
 	}},
 	{"ops: a page of dead tasks", func(ctx context.Context, w *Worker, x *explainer) error {
-		_, err := SearchTasks(ctx, x, TaskQuery{State: StateDead, Before: 1_000_000})
+		_, err := SearchTasks(ctx, x, TaskQuery{State: StateDead, BeforeID: 1_000_000})
 		return err
 	}},
 }

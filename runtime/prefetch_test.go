@@ -192,7 +192,7 @@ func TestShutdownGivesBackTasksClaimedAhead(t *testing.T) {
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var state string
+		var state signalrt.TaskState
 		var attempt int
 		if err := rows.Scan(&id, &state, &attempt); err != nil {
 			t.Fatal(err)

@@ -158,11 +158,12 @@ func TestPrioritySendOption(t *testing.T) {
 		t.Fatalf("priorities %s, want %v", b, want)
 	}
 	// The admin API shows them, in all three of its task queries.
-	listed, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{Receiver: "c"})
+	listed, err := listTasks(t, pool, signalrt.TaskQuery{Receiver: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	found, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{Receiver: "c"})
+	foundPage, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{Receiver: "c"})
+	found := foundPage.Tasks
 	if err != nil {
 		t.Fatal(err)
 	}

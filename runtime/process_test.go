@@ -390,7 +390,7 @@ func TestKilledWorkerProcessLosesNothing(t *testing.T) {
 	if n := queryInt(t, pool, "SELECT count(DISTINCT n) FROM started WHERE pid = $1", victimPid); n != tasks {
 		t.Errorf("the killed process started %d distinct tasks, want %d", n, tasks)
 	}
-	ts, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{Limit: tasks + 1})
+	ts, err := listTasks(t, pool, signalrt.TaskQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +472,7 @@ func TestFourWorkerProcessesRunEachTaskOnce(t *testing.T) {
 		t.Errorf("tasks per state %v, want all %d succeeded", s, total)
 	}
 	// No task was tried twice or failed.
-	ts, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{Limit: total + 1})
+	ts, err := listTasks(t, pool, signalrt.TaskQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,9 @@ type WorkerReceiver struct {
 	// ([Config].OnlyQueues): it has the receiver but runs none of its
 	// tasks.
 	Idle bool `json:"idle,omitempty"`
+	// Limit is the receiver's limit in this worker ([Receiver].Limit, or
+	// Config.Limits); nil when it has none.
+	Limit *Limit `json:"limit,omitempty"`
 }
 
 // liveTTL is how long a worker's row counts as live without a heartbeat:
@@ -44,7 +47,11 @@ func (w *Worker) liveTTL() time.Duration { return 3 * w.cfg.Lease }
 func (w *Worker) register(ctx context.Context) error {
 	entries := make(map[string]WorkerReceiver, len(w.receivers))
 	for k, r := range w.receivers {
-		entries[k] = WorkerReceiver{Signal: r.Signal, Queue: queueOrDefault(r.Queue), Contract: r.Contract, Idle: slices.Contains(w.idle, k)}
+		e := WorkerReceiver{Signal: r.Signal, Queue: queueOrDefault(r.Queue), Contract: r.Contract, Idle: slices.Contains(w.idle, k)}
+		if l, ok := w.limits[k]; ok {
+			e.Limit = &l
+		}
+		entries[k] = e
 	}
 	recv, err := json.Marshal(entries)
 	if err != nil {
@@ -63,7 +70,7 @@ func (w *Worker) register(ctx context.Context) error {
 		if refusedSyncCommit(err) {
 			return fmt.Errorf("registering in signal_worker: %w (the server, likely PgBouncer, refuses the startup parameters of the worker's bookkeeping connections, synchronous_commit, plan_cache_mode and jit: set Config.SynchronousCommit, which sends none of them, or add them to PgBouncer's ignore_startup_parameters)", err)
 		}
-		return fmt.Errorf("registering in signal_worker (did Migrate run?): %w", err)
+		return fmt.Errorf("registering in signal_worker: %w", migrateHint(err))
 	}
 	return w.seeReceivers(ctx)
 }

@@ -39,7 +39,7 @@ func TestGracefulShutdownLeavesNoTaskRunning(t *testing.T) {
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
-		left, err := signalrt.ListTasks(context.Background(), pool, signalrt.TaskFilter{State: signalrt.StateRunning})
+		left, err := listTasks(t, pool, signalrt.TaskQuery{State: signalrt.StateRunning})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +83,7 @@ func testBusyPool(t *testing.T, synchronousCommit bool) {
 	var busyRuns, rescuedRuns atomic.Int32
 	busy := signalrt.Table{{Key: "long", Signal: "test", Queue: signalrt.DefaultQueue, Handle: func(ctx context.Context, _ []byte) error {
 		busyRuns.Add(1)
-		_, err := pool.Exec(ctx, "SELECT pg_sleep(5)") // 2.5 leases, on one of the pool's 2 connections
+		_, err := pool.Exec(ctx, "SELECT pg_sleep(10)") // 2.5 leases, on one of the pool's 2 connections
 		return err
 	}}}
 	rescuer := signalrt.Table{{Key: "long", Signal: "test", Queue: signalrt.DefaultQueue, Handle: func(context.Context, []byte) error {
@@ -92,7 +92,10 @@ func testBusyPool(t *testing.T, synchronousCommit bool) {
 	}}}
 	send(t, other, routes("long", "long"), 1)
 	cfg := fastConfig()
-	cfg.Lease = 2 * time.Second
+	// Long enough that a heartbeat delayed by a loaded machine (commits
+	// that wait for the WAL flush while other tests write) does not lose
+	// it; short enough that the receivers outlive it.
+	cfg.Lease = 4 * time.Second
 	cfg.Retention = time.Hour
 	cfg.SynchronousCommit = synchronousCommit
 	startWorker(t, pool, busy, cfg)
@@ -101,7 +104,7 @@ func testBusyPool(t *testing.T, synchronousCommit bool) {
 	startWorker(t, other, rescuer, cfg)
 	waitFor(t, "both tasks to succeed", func() bool { return states(t, other)[signalrt.StateSucceeded] == 2 })
 	if b, r := busyRuns.Load(), rescuedRuns.Load(); b != 2 || r != 0 {
-		ts, _ := signalrt.ListTasks(ctx, other, signalrt.TaskFilter{})
+		ts, _ := listTasks(t, other, signalrt.TaskQuery{})
 		t.Fatalf("receivers ran %d times in the busy worker and %d times in the rescuer, want 2 and 0: "+
 			"the busy worker's leases ran out while its receivers ran (tasks %+v)", b, r, ts)
 	}

@@ -292,7 +292,7 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 		err = insert(ctx)
 	}
 	if err != nil {
-		return fmt.Errorf("signal %s: enqueueing %d tasks: %w", signal, len(routes), err)
+		return fmt.Errorf("signal %s: enqueueing %d tasks: %w", signal, len(routes), migrateHint(err))
 	}
 	if o.enqueued != nil && !deferred {
 		*o.enqueued = enqueued

@@ -126,15 +126,19 @@ func TestSendThroughDatabaseSQL(t *testing.T) {
 	}
 
 	// The admin API reads through it too: arrays, times and JSON scan.
-	tasks, err := signalrt.SearchTasks(ctx, signalrt.SQL(db), signalrt.TaskQuery{Receiver: "a"})
+	tasksPage, err := signalrt.SearchTasks(ctx, signalrt.SQL(db), signalrt.TaskQuery{Receiver: "a"})
+	tasks := tasksPage.Tasks
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tasks) != 3 || tasks[0].CreatedAt.IsZero() || string(tasks[0].Payload) != `{"n":4}` {
+	if len(tasks) != 3 || tasks[0].CreatedAt.IsZero() {
 		t.Fatalf("SearchTasks through database/sql: %+v", tasks)
 	}
-	if _, err := signalrt.GetTask(ctx, signalrt.SQL(db), 1<<40); !errors.Is(err, pgx.ErrNoRows) {
-		t.Errorf("GetTask of a missing id through database/sql: %v; want no rows", err)
+	if task, err := signalrt.GetTask(ctx, signalrt.SQL(db), tasks[0].ID); err != nil || string(task.Payload) != `{"n":4}` {
+		t.Fatalf("GetTask through database/sql: %+v, %v", task, err)
+	}
+	if _, err := signalrt.GetTask(ctx, signalrt.SQL(db), 1<<40); !errors.Is(err, signalrt.ErrTaskNotFound) {
+		t.Errorf("GetTask of a missing id through database/sql: %v; want ErrTaskNotFound", err)
 	}
 }
 

@@ -25,10 +25,11 @@ type Worker struct {
 	cfg       Config
 	log       *slog.Logger
 	receivers map[string]Receiver
-	keys      []string // the table's receiver keys, sorted
-	claimKeys []string // the keys without a Limit, which the queues' claims take
-	idle      []string // the keys whose queue this worker does not run (Config.OnlyQueues), sorted
-	contracts []string // the table's payload contracts, sorted, without ""
+	keys      []string         // the table's receiver keys, sorted
+	claimKeys []string         // the keys without a Limit, which the queues' claims take
+	idle      []string         // the keys whose queue this worker does not run (Config.OnlyQueues), sorted
+	limits    map[string]Limit // the keys with a Limit, and theirs
+	contracts []string         // the table's payload contracts, sorted, without ""
 	queues    []*queueRunner
 	byName    map[string]*queueRunner
 	// sendsWake wakes the fan-out (fanOutLoop) on a NOTIFY on signal_send.
@@ -78,6 +79,7 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 	sort.Strings(w.keys)
 	sort.Strings(w.contracts)
 	limits := map[string]Limit{}
+	w.limits = limits
 	for _, k := range w.keys {
 		l := receivers[k].Limit
 		if o, ok := cfg.Limits[k]; ok {

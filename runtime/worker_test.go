@@ -49,7 +49,7 @@ func TestSendIsAtomicWithTheTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := signalrt.ListTasks(ctx, pool, signalrt.TaskFilter{})
+	ts, err := listTasks(t, pool, signalrt.TaskQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,14 +107,21 @@ func (s *scratch) migrated(ctx context.Context) (*pgxpool.Pool, error) {
 }
 
 // taskStates returns the number of tasks per state, all queues together.
-func taskStates(ctx context.Context, db signalrt.Executor) (map[string]int64, error) {
-	counts, err := signalrt.CountTasks(ctx, db)
+func taskStates(ctx context.Context, db signalrt.Executor) (map[signalrt.TaskState]int64, error) {
+	queues, err := signalrt.QueueOverview(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]int64{}
-	for _, c := range counts {
-		m[c.State] += c.N
+	m := map[signalrt.TaskState]int64{}
+	for _, q := range queues {
+		for st, n := range map[signalrt.TaskState]int64{
+			signalrt.StateAvailable: q.Available, signalrt.StateRunning: q.Running,
+			signalrt.StateDead: q.Dead, signalrt.StateSucceeded: q.Succeeded,
+		} {
+			if n > 0 {
+				m[st] += n
+			}
+		}
 	}
 	return m, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -51,20 +52,26 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, "no command"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"; commands are stats, list, show, retry, discard, cancel, run-now, pause, resume, workers, migrate, serve`},
+		{[]string{"-db"}, "flag needs an argument: -db"},
+		{[]string{"pause", ""}, "takes one queue name"},
+		{[]string{"resume", ""}, "takes one queue name"},
+		{[]string{"serve", "-addr", "bad:addr:x"}, `serve: -addr "bad:addr:x"`},
+		{[]string{"list", "-queue", "\x00"}, `argument "\x00": a NUL byte or invalid UTF-8`},
+		{[]string{"list", "-queue", "\xff"}, `argument "\xff": a NUL byte or invalid UTF-8`},
 		{[]string{"list", "-state", "done"}, `unknown state "done"; valid states are available, running, succeeded, dead`},
 		{[]string{"list", "-limit", "-1"}, "limit -1; want 1 to 1000"},
-		{[]string{"list", "-limit", "0"}, "list: -limit 0; want 1 to 1000"},
+		{[]string{"list", "-limit", "0"}, "list: limit 0; want 1 to 1000"},
 		{[]string{"list", "-colour"}, "list: flag provided but not defined: -colour"},
-		{[]string{"show"}, "show takes one task id"},
+		{[]string{"show"}, "show: takes one task id"},
 		{[]string{"show", "abc"}, `"abc" is not a task id (a positive integer)`},
 		{[]string{"show", "-3"}, "show: flag provided but not defined: -3"},
-		{[]string{"retry"}, "retry by filter needs -state dead or -state available"},
+		{[]string{"retry"}, "retry by filter needs -state dead or -state available: retry changes only those tasks"},
 		{[]string{"retry", "-state", "running"}, "retry by filter needs -state dead or -state available"},
 		{[]string{"retry", "1", "-queue", "q"}, "retry: give task ids or filters, not both"},
 		{[]string{"discard", "-state", "available"}, "discard by filter needs -state dead"},
 		{[]string{"cancel", "-state", "dead"}, "cancel by filter needs -state available or -state running"},
-		{[]string{"pause"}, "pause takes one queue name"},
-		{[]string{"stats", "extra"}, `stats takes no arguments, got ["extra"]`},
+		{[]string{"pause"}, "pause: takes one queue name"},
+		{[]string{"stats", "extra"}, `stats: takes no arguments, got ["extra"]`},
 		{[]string{"stats", "-schema", "Shop"}, `-schema "Shop": want a lowercase identifier`},
 	} {
 		r := ctl(t, "postgres://nobody@127.0.0.1:1/none", tc.args...)
@@ -77,6 +84,9 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if r := ctl(t, "", "-h"); r.code != 0 || !strings.Contains(r.stdout, "commands:") {
 		t.Errorf("-h: %s", r)
+	}
+	if r := ctl(t, "", "-db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2", "stats"); r.code != 1 || !strings.Contains(r.stderr, "connecting to 127.0.0.1") {
+		t.Errorf("-db before the command: %s; want a connection error, not a usage error", r)
 	}
 }
 
@@ -109,7 +119,7 @@ func TestCommands(t *testing.T) {
 	}
 	// The ship tasks fail for good; the mail tasks succeed.
 	table := signalrt.Table{
-		{Key: "mail.Send", Signal: "order_placed", Queue: "mail", Handle: func(context.Context, []byte) error { return nil }},
+		{Key: "mail.Send", Signal: "order_placed", Queue: "mail", Limit: signalrt.Limit{Concurrency: 5}, Handle: func(context.Context, []byte) error { return nil }},
 		{Key: "ship.Reserve", Signal: "order_placed", Queue: "ship", Handle: func(context.Context, []byte) error {
 			return signalrt.Permanent(errors.New("warehouse closed\nsecond line"))
 		}},
@@ -129,7 +139,8 @@ func TestCommands(t *testing.T) {
 	}()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		tasks, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{State: signalrt.StateDead})
+		tasksPage, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{State: signalrt.StateDead})
+		tasks := tasksPage.Tasks
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +158,7 @@ func TestCommands(t *testing.T) {
 	}
 
 	r := ctl(t, url, "stats")
-	for _, want := range []string{"QUEUE", "mail ", "ship ", "  ship.Reserve", "0 0 0 0 3"} {
+	for _, want := range []string{"QUEUE", "mail ", "ship ", "  ship.Reserve", "0 0 0 0 3", "limit concurrency=5", "running: 1 worker"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("stats: want %q in:\n%s", want, r)
 		}
@@ -166,30 +177,53 @@ func TestCommands(t *testing.T) {
 
 	r = ctl(t, url, "list", "-state", "dead", "-limit", "2")
 	if r.code != 0 || strings.Count(r.stdout, "ship.Reserve") != 2 || !strings.Contains(r.stdout, "warehouse closed") ||
-		strings.Contains(r.stdout, "second line") || !strings.Contains(r.stdout, "more: signalctl list -after ") {
+		strings.Contains(r.stdout, "second line") || !strings.Contains(r.stdout, "more: signalctl list -before ") {
 		t.Errorf("list -state dead -limit 2: %s", r)
 	}
 	r = ctl(t, url, "list", "-json", "-receiver", "ship.Reserve")
-	var listed []signalrt.Task
-	if err := json.Unmarshal([]byte(r.stdout), &listed); err != nil || len(listed) != 3 || listed[0].ID < listed[2].ID {
+	var listed signalrt.TaskPage
+	if err := json.Unmarshal([]byte(r.stdout), &listed); err != nil || len(listed.Tasks) != 3 || listed.Tasks[0].ID < listed.Tasks[2].ID {
 		t.Fatalf("list -json: %v\n%s", err, r)
 	}
-	if r := ctl(t, url, "list", "-receiver", "ship.Reserve", "-after", fmt.Sprint(listed[1].ID)); r.code != 0 || strings.Count(r.stdout, "ship.Reserve") != 1 {
-		t.Errorf("list -after: %s", r)
+	if !strings.Contains(r.stdout, `"last_error": "warehouse closed`) || !strings.Contains(r.stdout, `"max_attempts": 25`) || strings.Contains(r.stdout, `"payload"`) {
+		t.Errorf("list -json: want snake_case keys, the last error and no payload:\n%s", r.stdout)
+	}
+	if r := ctl(t, url, "list", "-receiver", "ship.Reserve", "-before", fmt.Sprint(listed.Tasks[1].ID)); r.code != 0 || strings.Count(r.stdout, "ship.Reserve") != 1 {
+		t.Errorf("list -before: %s", r)
 	}
 	if r := ctl(t, url, "list", "-error", "WAREHOUSE", "-queue", "mail"); r.code != 0 || r.stdout != "no tasks\n" {
 		t.Errorf("list with no match: %s", r)
 	}
+	// The end of a key stands for the key; flags may come before the command.
+	if r := ctl(t, url, "-schema", schema, "list", "-receiver", "Reserve", "-state", "dead"); r.code != 0 || strings.Count(r.stdout, "ship.Reserve") != 3 ||
+		!strings.Contains(r.stderr, "-receiver Reserve: ship.Reserve") {
+		t.Errorf("list -receiver Reserve: %s", r)
+	}
+	if r := ctl(t, url, "list", "-queue", "mial"); r.code != 0 || !strings.Contains(r.stdout, `no queue "mial" is known; known queues: mail, ship`) {
+		t.Errorf("list -queue mial: %s", r)
+	}
+	if r := ctl(t, url, "list", "-receiver", "SendWelcome"); r.code != 0 || !strings.Contains(r.stdout, `no receiver "SendWelcome" is known; known receivers: mail.Send, ship.Reserve`) {
+		t.Errorf("list -receiver SendWelcome: %s", r)
+	}
 
-	id := fmt.Sprint(listed[0].ID)
+	id := fmt.Sprint(listed.Tasks[0].ID)
 	r = ctl(t, url, "show", id)
 	for _, want := range []string{"receiver  ship.Reserve", "state     dead", "priority  0\n", "\"order_id\": 3", "failed attempts (1):", "warehouse closed\nsecond line", "on ctl-worker"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("show: want %q in:\n%s", want, r)
 		}
 	}
-	if r := ctl(t, url, "show", "99999"); r.code != 1 || r.stderr != "signalctl: no task 99999\n" {
+	if r := ctl(t, url, "show", "99999"); r.code != 1 || !strings.Contains(r.stderr, "signalctl: no task 99999: it never existed, or it was deleted (succeeded tasks are deleted as they succeed unless") {
 		t.Errorf("show of a missing task: %s", r)
+	}
+	if r := ctl(t, url, "run-now", "99999"); r.code != 1 || !strings.Contains(r.stderr, "nothing matched") {
+		t.Errorf("run-now of a missing task: %s; want exit 1 as retry, discard and cancel", r)
+	}
+	if r := ctl(t, url, "pause", "mial"); r.code != 1 || !strings.Contains(r.stderr, `no queue "mial" is known`) || !strings.Contains(r.stderr, "-force") {
+		t.Errorf("pause of an unknown queue: %s", r)
+	}
+	if r := ctl(t, url, "pause", "-force", "later"); r.code != 0 || r.stdout != "queue later paused\n" {
+		t.Errorf("pause -force: %s", r)
 	}
 
 	if r := ctl(t, url, "pause", "ship"); r.code != 0 || r.stdout != "queue ship paused\n" {
@@ -198,7 +232,7 @@ func TestCommands(t *testing.T) {
 	if r := ctl(t, url, "stats"); !strings.Contains(r.stdout, "paused since") {
 		t.Errorf("stats of a paused queue: %s", r)
 	}
-	if r := ctl(t, url, "retry", id); r.code != 0 || r.stdout != "1 tasks retried\n" {
+	if r := ctl(t, url, "retry", id); r.code != 0 || r.stdout != "1 task retried\n" {
 		t.Errorf("retry ID: %s", r)
 	}
 	if r := ctl(t, url, "retry", "-state", "dead", "-receiver", "ship.Reserve"); r.code != 0 || r.stdout != "2 tasks retried\n" {
@@ -225,10 +259,10 @@ func TestCommands(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if r := ctl(t, url, "discard", id, "1"); r.code != 0 || r.stdout != "1 dead tasks discarded\n" {
+	if r := ctl(t, url, "discard", id, "1"); r.code != 0 || r.stdout != "1 task discarded\n" {
 		t.Errorf("discard IDS: %s", r)
 	}
-	if r := ctl(t, url, "discard", "-state", "dead", "-queue", "ship"); r.code != 0 || r.stdout != "2 dead tasks discarded\n" {
+	if r := ctl(t, url, "discard", "-state", "dead", "-queue", "ship"); r.code != 0 || r.stdout != "2 tasks discarded\n" {
 		t.Errorf("discard by filter: %s", r)
 	}
 
@@ -255,7 +289,7 @@ func TestCancelCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if r := ctl(t, url, "cancel", "1"); r.code != 0 || r.stdout != "1 tasks cancelled\n" {
+	if r := ctl(t, url, "cancel", "1"); r.code != 0 || r.stdout != "1 task cancelled\n" {
 		t.Errorf("cancel ID: %s", r)
 	}
 	if r := ctl(t, url, "cancel", "-state", "available", "-queue", "ship"); r.code != 0 || r.stdout != "3 tasks cancelled\n" {
@@ -267,5 +301,72 @@ func TestCancelCommand(t *testing.T) {
 	var left int
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM signal_task").Scan(&left); err != nil || left != 2 {
 		t.Errorf("%d tasks left (%v); want mail's 2", left, err)
+	}
+}
+
+// TestDocMatchesTable: the package documentation lists every command of
+// the table, with its synopsis and summary, in the table's order.
+func TestDocMatchesTable(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(src)
+	last := 0
+	for _, c := range commands {
+		line := c.name
+		if c.args != "" {
+			line += " " + c.args
+		}
+		i := strings.Index(doc, "//\t"+line)
+		if i < 0 {
+			t.Errorf("the package doc lacks the line %q", line)
+			continue
+		}
+		if i < last {
+			t.Errorf("the package doc lists %s out of the table's order", c.name)
+		}
+		last = i
+		if !strings.Contains(doc[i:], c.summary) {
+			t.Errorf("the package doc lacks the summary of %s: %q", c.name, c.summary)
+		}
+	}
+}
+
+// TestHostileData: names, messages and payloads written by someone else
+// reach the terminal escaped and bounded; a damaged row lists as damaged.
+func TestHostileData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, url := pgtest.Schema(t)
+	pool := pgtest.PoolFor(t, url)
+	nested := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
+	routes := []signalrt.Route{{Receiver: "evil\x1b]52;c;aGk=\x07", Queue: "q\x1b[2J"}}
+	if err := signalrt.Send(ctx, pool, "s\r\nfake row", routes, json.RawMessage(nested)); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, pool, `UPDATE signal_task SET state = 'dead', finished_at = now(), errors = '{"oops": 1}'`)
+	if err := signalrt.Send(ctx, pool, "ok", []signalrt.Route{{Receiver: "fine"}}, map[string]int{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	r := ctl(t, url, "list")
+	if r.code != 0 || strings.ContainsAny(r.stdout, "\x1b\x07\r") || !strings.Contains(r.stdout, `q\x1b[2J`) ||
+		!strings.Contains(r.stdout, "(damaged: its error history is not a list of attempts)") || !strings.Contains(r.stdout, "fine") {
+		t.Errorf("list of hostile names: %q", r.stdout)
+	}
+	r = ctl(t, url, "show", "1")
+	if r.code != 0 || strings.ContainsAny(r.stdout, "\x1b\x07\r") || len(r.stdout) > 100_000 || !strings.Contains(r.stdout, "signalctl show -raw prints it whole") {
+		t.Errorf("show of a deep payload: %d bytes, exit %d: %.600q", len(r.stdout), r.code, r.stdout)
+	}
+	if r := ctl(t, url, "show", "-raw", "1"); r.code != 0 || r.stdout != nested+"\n" {
+		t.Errorf("show -raw: %d bytes, want the payload as stored", len(r.stdout))
+	}
+	r = ctl(t, url, "stats", "-json")
+	if r.code != 0 || strings.Count(r.stdout, `"lag_ns"`) != 2 || strings.Contains(r.stdout, "lag_seconds") || !strings.Contains(r.stdout, `"workers": 0`) {
+		t.Errorf("stats -json: one lag per queue, in ns, and the workers: %s", r)
+	}
+	if r := ctl(t, url, "stats"); r.code != 0 || !strings.Contains(r.stdout, "no live worker runs it") || strings.ContainsRune(r.stdout, '\x1b') {
+		t.Errorf("stats of queues without workers: %s", r)
 	}
 }

@@ -229,7 +229,8 @@ func TestLibPQ(t *testing.T) {
 	rollbackThenCommit(t, pool, func(commit bool) { paySQL(t, db, commit) })
 	// The admin API reads through lib/pq too (arrays come as text); the
 	// worker of rollbackThenCommit ran the tasks, so there are none left.
-	tasks, err := signalrt.SearchTasks(ctx, signalrt.SQL(db), signalrt.TaskQuery{})
+	tasksPage, err := signalrt.SearchTasks(ctx, signalrt.SQL(db), signalrt.TaskQuery{})
+	tasks := tasksPage.Tasks
 	if err != nil || len(tasks) != 0 {
 		t.Fatalf("SearchTasks through lib/pq: %v, %v", tasks, err)
 	}

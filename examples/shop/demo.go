@@ -136,22 +136,21 @@ func demo(ctx context.Context, e env, args []string) error {
 
 // countTasks returns the number of tasks in all queues and states.
 func countTasks(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
-	counts, err := signalrt.CountTasks(ctx, pool)
+	queues, err := signalrt.QueueOverview(ctx, pool)
 	var n int64
-	for _, c := range counts {
-		n += c.N
+	for _, q := range queues {
+		n += q.Available + q.Running + q.Dead + q.Succeeded
 	}
 	return n, err
 }
 
-// unfinished returns the number of tasks waiting or running.
+// unfinished returns the number of tasks waiting or running, and of sends
+// that wait for their fan-out.
 func unfinished(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
-	counts, err := signalrt.CountTasks(ctx, pool)
+	queues, err := signalrt.QueueOverview(ctx, pool)
 	var n int64
-	for _, c := range counts {
-		if c.State == signalrt.StateAvailable || c.State == signalrt.StateRunning {
-			n += c.N
-		}
+	for _, q := range queues {
+		n += q.Available + q.Running + q.Pending
 	}
 	return n, err
 }

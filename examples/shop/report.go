@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -117,20 +118,31 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool) (*snapshot, error) {
 	return &s, nil
 }
 
-// allTasks lists every task, in id order.
+// allTasks returns every task, whole (payload and error history), in id
+// order: a page of ids at a time, then each task.
 func allTasks(ctx context.Context, db signalrt.Executor) ([]signalrt.Task, error) {
 	var all []signalrt.Task
-	var after int64
+	q := signalrt.TaskQuery{Limit: signalrt.MaxSearchLimit}
 	for {
-		page, err := signalrt.ListTasks(ctx, db, signalrt.TaskFilter{AfterID: after, Limit: 1000})
+		page, err := signalrt.SearchTasks(ctx, db, q)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, page...)
-		if len(page) < 1000 {
+		for _, t := range page.Tasks {
+			task, err := signalrt.GetTask(ctx, db, t.ID)
+			if errors.Is(err, signalrt.ErrTaskNotFound) {
+				continue // deleted since
+			}
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, task)
+		}
+		if page.Next == 0 {
+			slices.Reverse(all)
 			return all, nil
 		}
-		after = page[len(page)-1].ID
+		q.BeforeID = page.Next
 	}
 }
 
@@ -165,7 +177,7 @@ func cell(t *signalrt.Task) string {
 	case t.State == signalrt.StateAvailable:
 		return "waiting"
 	default:
-		return t.State
+		return string(t.State)
 	}
 }
 

@@ -37,7 +37,8 @@ func TestDashboardScreenshots(t *testing.T) {
 		t.Fatalf("demo: exit %d\n%s", code, stderr.String())
 	}
 	pool := pgtest.PoolFor(t, url)
-	dead, err := signalrt.SearchTasks(t.Context(), pool, signalrt.TaskQuery{State: signalrt.StateDead, Receiver: "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendReceipt", Limit: 1})
+	deadPage, err := signalrt.SearchTasks(t.Context(), pool, signalrt.TaskQuery{State: signalrt.StateDead, Receiver: "github.com/reliablesignals/signals/examples/shop/mail.Mailer.SendReceipt", Limit: 1})
+	dead := deadPage.Tasks
 	if err != nil || len(dead) != 1 {
 		t.Fatalf("a dead task of the demo: %v, %v", dead, err)
 	}

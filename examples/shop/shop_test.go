@@ -530,21 +530,24 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 }
 
 // stateCounts returns the number of tasks per state.
-func stateCounts(t *testing.T, pool *pgxpool.Pool) map[string]int64 {
+func stateCounts(t *testing.T, pool *pgxpool.Pool) map[signalrt.TaskState]int64 {
 	t.Helper()
-	counts, err := signalrt.CountTasks(t.Context(), pool)
+	queues, err := signalrt.QueueOverview(t.Context(), pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]int64{}
-	for _, c := range counts {
-		m[c.State] += c.N
+	m := map[signalrt.TaskState]int64{}
+	for _, q := range queues {
+		m[signalrt.StateAvailable] += q.Available
+		m[signalrt.StateRunning] += q.Running
+		m[signalrt.StateDead] += q.Dead
+		m[signalrt.StateSucceeded] += q.Succeeded
 	}
 	return m
 }
 
 // tasksOf returns the ids of the tasks in state that worker ran last.
-func tasksOf(t *testing.T, pool *pgxpool.Pool, state, worker string) []int64 {
+func tasksOf(t *testing.T, pool *pgxpool.Pool, state signalrt.TaskState, worker string) []int64 {
 	t.Helper()
 	var ids []int64
 	rows, err := pool.Query(t.Context(), `SELECT id FROM signal_task WHERE state = $1 AND worker = $2 ORDER BY id`, state, worker)

@@ -39,8 +39,9 @@ func Path(t testing.TB) string {
 }
 
 // New starts a headless Chromium for the test and returns a chromedp
-// context on a new tab; the browser is closed when the test ends.
-func New(t testing.TB) context.Context {
+// context on a new tab; the browser is closed when the test ends. More
+// options (command-line flags, say) may follow.
+func New(t testing.TB, more ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(Path(t)),
@@ -48,6 +49,7 @@ func New(t testing.TB) context.Context {
 		chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, more...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelTab(); cancelAlloc() })

@@ -115,7 +115,7 @@ func TestBrowserOverviewFilterAndRetry(t *testing.T) {
 	for {
 		browsertest.Do(t, ctx, "reload the task", chromedp.Navigate(srv.URL+"/task?id="+id))
 		state := browsertest.Get(t, ctx, "state", chromedp.Text(chromedp.CSS(`h1 .badge`)))
-		if state == signalrt.StateSucceeded {
+		if signalrt.TaskState(state) == signalrt.StateSucceeded {
 			break
 		}
 		if time.Now().After(deadline) {

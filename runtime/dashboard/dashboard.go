@@ -13,14 +13,19 @@
 //
 //   - Options.Authorize decides who may see it at all (403 otherwise), and
 //     Options.ReadOnly removes every action.
-//   - Actions are POST only, with a CSRF token (a random cookie that the
-//     form must repeat, SameSite=Strict); a POST without it, or one that
-//     the browser marks as coming from another site, gets 403 and changes
-//     nothing.
+//   - Actions are POST only, with a CSRF token that the handler signed
+//     (a cookie, SameSite=Strict, that the form must repeat); a POST without
+//     it, with a token the handler did not make, from another origin (the
+//     Origin header), or that the browser marks as coming from another
+//     site, gets 403 and changes nothing.
 //   - Everything a task carries (payload, errors, stacks, signal, receiver
 //     and queue names) is escaped by html/template; a Content-Security-Policy
 //     allows scripts, styles and images from the dashboard itself only.
-//   - Bad query parameters get a 400 page that says what is allowed.
+//   - Bad query parameters get a 400 page that says what is allowed; a NUL
+//     byte or invalid UTF-8 in a parameter too.
+//   - Options.Hosts limits the Host headers it answers (DNS rebinding).
+//   - Links and redirects are built from the path the handler is mounted
+//     under, never from the request line's scheme or host.
 //
 // The page works offline: its one stylesheet and one small script are
 // embedded, and nothing loads from elsewhere.
@@ -28,7 +33,9 @@ package dashboard
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
@@ -38,8 +45,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	signalrt "github.com/reliablesignals/signals/runtime"
 )
@@ -53,6 +63,12 @@ type Options struct {
 	// ReadOnly removes the actions: no retry, discard, run-now, pause or
 	// resume, on the page or by POST.
 	ReadOnly bool
+	// Hosts, when set, are the only Host headers the dashboard answers
+	// ("localhost:8080", "ops.example.com"); others get 421. A page of
+	// another site whose name resolves to the dashboard's address (DNS
+	// rebinding) is refused so. signalctl serve sets them for a loopback
+	// listener. Compared ignoring case.
+	Hosts []string
 	// Logger receives errors of the database (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -73,6 +89,7 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // Handler is the dashboard; see the package doc. Create it with [New].
 type Handler struct {
 	db     signalrt.Executor
+	secret []byte // signs CSRF tokens
 	opts   Options
 	log    *slog.Logger
 	pages  map[string]*template.Template
@@ -83,7 +100,8 @@ type Handler struct {
 // New returns the dashboard over the tasks in db (a pool, normally; its
 // search_path decides the schema).
 func New(db signalrt.Executor, opts Options) *Handler {
-	h := &Handler{db: db, opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
+	h := &Handler{db: db, opts: opts, log: opts.Logger, pages: map[string]*template.Template{}, secret: make([]byte, 32)}
+	_, _ = rand.Read(h.secret)
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -119,23 +137,63 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cache-Control", "no-store")
+	if len(h.opts.Hosts) > 0 && !h.knownHost(r.Host) {
+		http.Error(w, "misdirected request: this dashboard does not answer for host "+strconv.Quote(r.Host), http.StatusMisdirectedRequest)
+		return
+	}
 	if h.opts.Authorize != nil && !h.opts.Authorize(r) {
 		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	if err := checkParams(r.URL.RawQuery); err != nil {
+		h.badRequest(w, r, err.Error())
 		return
 	}
 	h.mux.ServeHTTP(w, r)
 }
 
-// base returns the path under which the dashboard is mounted, ending in
-// "/": the request's original path less the path the handler sees.
-func base(r *http.Request) string {
-	orig := r.URL.Path
-	if r.RequestURI != "" {
-		if p, _, _ := strings.Cut(r.RequestURI, "?"); p != "" {
-			orig = p
+// knownHost reports whether host is one of Options.Hosts.
+func (h *Handler) knownHost(host string) bool {
+	for _, ok := range h.opts.Hosts {
+		if strings.EqualFold(host, ok) {
+			return true
 		}
 	}
+	return false
+}
+
+// checkParams refuses a query whose names or values hold a NUL byte or
+// invalid UTF-8, which no task, queue or filter can: they get 400 rather
+// than a database error.
+func checkParams(rawQuery string) error {
+	v, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return fmt.Errorf("the query does not parse: %v", err)
+	}
+	for k, vals := range v {
+		for _, s := range append(vals, k) {
+			if strings.ContainsRune(s, 0) || !utf8.ValidString(s) {
+				return fmt.Errorf("parameter %s: a NUL byte or invalid UTF-8; parameters are UTF-8 text", strconv.QuoteToASCII(k))
+			}
+		}
+	}
+	return nil
+}
+
+// base returns the path under which the dashboard is mounted, ending in
+// "/": the path of the request's original target less the path the
+// handler sees. Only the path: an absolute-form request line
+// ("GET http://elsewhere.example/tasks") must not make links point
+// elsewhere.
+func base(r *http.Request) string {
+	orig := r.URL.Path
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
+		orig = u.Path
+	}
 	prefix := strings.TrimSuffix(orig, r.URL.Path)
+	if !strings.HasPrefix(prefix, "/") {
+		prefix = "/" + prefix
+	}
 	return strings.TrimSuffix(prefix, "/") + "/"
 }
 
@@ -190,34 +248,54 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // csrfToken returns the browser's CSRF token, setting the cookie that holds
-// it when the browser has none.
+// it when the browser has none that this handler signed. A token is a
+// random nonce and its HMAC under the handler's secret: a cookie that a
+// client (or a page of a sibling domain) set itself does not pass.
 func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && validToken(c.Value) {
+	if c, err := r.Cookie(csrfCookie); err == nil && h.validToken(c.Value) {
 		return c.Value
 	}
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	tok := hex.EncodeToString(b)
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	tok := hex.EncodeToString(nonce) + "." + hex.EncodeToString(h.mac(nonce))
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: base(r), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	return tok
 }
 
-func validToken(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
+func (h *Handler) mac(nonce []byte) []byte {
+	m := hmac.New(sha256.New, h.secret)
+	m.Write([]byte("signals-dashboard-csrf\x00"))
+	m.Write(nonce)
+	return m.Sum(nil)
 }
 
-// checkCSRF reports whether a POST carries the browser's token and does not
-// come from another site.
-func checkCSRF(r *http.Request) bool {
+// validToken reports whether s is a token this handler made.
+func (h *Handler) validToken(s string) bool {
+	n, sum, ok := strings.Cut(s, ".")
+	if !ok || len(n) != 32 || len(sum) != 64 {
+		return false
+	}
+	nonce, err1 := hex.DecodeString(n)
+	got, err2 := hex.DecodeString(sum)
+	return err1 == nil && err2 == nil && hmac.Equal(got, h.mac(nonce))
+}
+
+// checkCSRF reports whether a POST carries a token this handler made, in
+// its cookie and in the form, and comes from the dashboard's own origin:
+// the Origin header, when the browser sends one, names the request's host,
+// and the browser does not mark it as coming from another site.
+func (h *Handler) checkCSRF(r *http.Request) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return false
 	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return false
+		}
+	}
 	c, err := r.Cookie(csrfCookie)
-	if err != nil || !validToken(c.Value) {
+	if err != nil || !h.validToken(c.Value) {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
@@ -238,10 +316,10 @@ func ago(d time.Duration) string {
 
 // lastError returns the first line of a task's last error, cut short.
 func lastError(t signalrt.Task) string {
-	if len(t.Errors) == 0 {
-		return ""
+	if t.Damaged != "" {
+		return "(damaged: " + t.Damaged + ")"
 	}
-	s, _, _ := strings.Cut(t.Errors[len(t.Errors)-1].Error, "\n")
+	s, _, _ := strings.Cut(t.LastError, "\n")
 	if r := []rune(s); len(r) > 80 {
 		s = string(r[:79]) + "…"
 	}

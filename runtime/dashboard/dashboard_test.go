@@ -45,7 +45,8 @@ func newFixture(t *testing.T) fixture {
 		if err := signalrt.Send(ctx, pool, "order_placed", []signalrt.Route{{Receiver: receiver, Queue: "mail"}}, payload, opts...); err != nil {
 			t.Fatal(err)
 		}
-		ts, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{Limit: 1})
+		tsPage, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{Limit: 1})
+		ts := tsPage.Tasks
 		if err != nil || len(ts) != 1 {
 			t.Fatal(ts, err)
 		}
@@ -86,7 +87,7 @@ func get(t *testing.T, c *http.Client, u string) (int, string, http.Header) {
 	return resp.StatusCode, string(b), resp.Header
 }
 
-var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]{64})"`)
+var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]{32}\.[0-9a-f]{64})"`)
 
 func TestPagesEscapeEverythingAndSetHeaders(t *testing.T) {
 	t.Parallel()
@@ -299,7 +300,7 @@ func TestMountedUnderAPrefix(t *testing.T) {
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/ops/signals/tasks?") {
 		t.Errorf("mounted discard: %d to %q", resp.StatusCode, loc)
 	}
-	if _, err := signalrt.GetTask(context.Background(), f.pool, f.dead); !errors.Is(err, pgx.ErrNoRows) {
+	if _, err := signalrt.GetTask(context.Background(), f.pool, f.dead); !errors.Is(err, signalrt.ErrTaskNotFound) {
 		t.Errorf("discarded task: %v, want no rows", err)
 	}
 }

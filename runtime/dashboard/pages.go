@@ -3,14 +3,13 @@ package dashboard
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	signalrt "github.com/reliablesignals/signals/runtime"
 )
@@ -94,9 +93,9 @@ func onlyParams(r *http.Request, allowed ...string) error {
 
 type tasksPage struct {
 	Query  signalrt.TaskQuery
-	States []string
-	Tasks  []signalrt.Task
-	Older  string // the query string of the next page; "" on the last
+	States []signalrt.TaskState
+	signalrt.TaskPage
+	Older template.URL // the next page, relative to the mount point; "" on the last
 }
 
 // taskQuery parses the tasks page's filters, with what each allows.
@@ -106,13 +105,13 @@ func taskQuery(r *http.Request) (signalrt.TaskQuery, error) {
 	}
 	v := r.URL.Query()
 	q := signalrt.TaskQuery{
-		State: v.Get("state"), Queue: v.Get("queue"), Signal: v.Get("signal"), Receiver: v.Get("receiver"), ErrorContains: v.Get("error"),
+		State: signalrt.TaskState(v.Get("state")), Queue: v.Get("queue"), Signal: v.Get("signal"), Receiver: v.Get("receiver"), ErrorContains: v.Get("error"),
 		Limit: 50,
 	}
 	ids := []struct {
 		name string
 		dst  *int64
-	}{{"min_id", &q.MinID}, {"max_id", &q.MaxID}, {"before", &q.Before}}
+	}{{"min_id", &q.MinID}, {"max_id", &q.MaxID}, {"before", &q.BeforeID}}
 	for _, p := range ids {
 		if s := v.Get(p.name); s != "" {
 			n, err := strconv.ParseInt(s, 10, 64)
@@ -138,17 +137,19 @@ func (h *Handler) tasks(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, err.Error())
 		return
 	}
-	tasks, err := signalrt.SearchTasks(r.Context(), h.db, q)
+	page, err := signalrt.SearchTasks(r.Context(), h.db, q)
 	if err != nil {
 		h.failed(w, r, err)
 		return
 	}
-	p := tasksPage{Query: q, States: signalrt.States, Tasks: tasks}
-	if len(tasks) == q.Limit {
+	p := tasksPage{Query: q, States: signalrt.States, TaskPage: page}
+	if page.Next != 0 {
 		next := r.URL.Query()
 		next.Del("done")
-		next.Set("before", strconv.FormatInt(tasks[len(tasks)-1].ID, 10))
-		p.Older = next.Encode()
+		next.Set("before", strconv.FormatInt(page.Next, 10))
+		// A URL of our own making from parameters already checked: the
+		// template must not escape its query as a whole.
+		p.Older = template.URL("tasks?" + next.Encode())
 	}
 	h.render(w, r, http.StatusOK, "tasks", "tasks", "Tasks", p)
 }
@@ -180,7 +181,7 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := signalrt.GetTask(r.Context(), h.db, id)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, signalrt.ErrTaskNotFound) {
 		h.render(w, r, http.StatusNotFound, "error", "", "Not found", fmt.Sprintf("There is no task %d: it never existed, or it succeeded and was deleted, or it was discarded.", id))
 		return
 	}
@@ -190,9 +191,9 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, "task", "tasks", fmt.Sprintf("Task %d", t.ID), taskPage{
 		Task: t, Payload: signalrt.PrettyPayload(t.Payload),
-		CanRetry:   t.State == signalrt.StateDead || t.State == signalrt.StateAvailable,
-		CanDiscard: t.State == signalrt.StateDead,
-		CanRunNow:  t.State == signalrt.StateAvailable && t.RunAt.After(time.Now()),
+		CanRetry:   signalrt.ActionRetry.Applies(t.State),
+		CanDiscard: signalrt.ActionDiscard.Applies(t.State),
+		CanRunNow:  signalrt.ActionRunNow.Applies(t.State) && t.RunAt.After(time.Now()),
 	})
 }
 
@@ -242,7 +243,11 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, "the form does not parse: "+err.Error())
 		return
 	}
-	if !checkCSRF(r) {
+	if err := checkParams(r.PostForm.Encode()); err != nil {
+		h.badRequest(w, r, err.Error())
+		return
+	}
+	if !h.checkCSRF(r) {
 		http.Error(w, "forbidden: missing or wrong CSRF token (reload the page and try again)", http.StatusForbidden)
 		return
 	}

@@ -176,7 +176,8 @@ func TestOneTraceFromSenderToEveryAttempt(t *testing.T) {
 	defer func() { _ = cmd.Process.Kill() }()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		done, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{State: signalrt.StateSucceeded})
+		donePage, err := signalrt.SearchTasks(ctx, pool, signalrt.TaskQuery{State: signalrt.StateSucceeded})
+		done := donePage.Tasks
 		if err != nil {
 			t.Fatal(err)
 		}

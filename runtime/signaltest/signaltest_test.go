@@ -185,7 +185,8 @@ func TestRunWaitsForAnotherWorker(t *testing.T) {
 	// Wait until the worker holds both tasks: Run then has nothing to
 	// claim, and RunUntilIdle alone would return at once.
 	for {
-		busy, err := signalrt.SearchTasks(ctx, db.Pool, signalrt.TaskQuery{State: signalrt.StateRunning})
+		busyPage, err := signalrt.SearchTasks(ctx, db.Pool, signalrt.TaskQuery{State: signalrt.StateRunning})
+		busy := busyPage.Tasks
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,39 +24,6 @@ func (q *Queries) AdvisoryXactLock(ctx context.Context, db DBTX, key int64) erro
 	return err
 }
 
-const CountTasks = `-- name: CountTasks :many
-SELECT queue, state, count(*)::bigint AS n
-FROM signal_task
-GROUP BY queue, state
-ORDER BY queue, state
-`
-
-type CountTasksRow struct {
-	Queue string
-	State string
-	N     int64
-}
-
-func (q *Queries) CountTasks(ctx context.Context, db DBTX) ([]CountTasksRow, error) {
-	rows, err := db.Query(ctx, CountTasks)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []CountTasksRow
-	for rows.Next() {
-		var i CountTasksRow
-		if err := rows.Scan(&i.Queue, &i.State, &i.N); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const GetTask = `-- name: GetTask :one
 SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
 FROM signal_task
@@ -98,81 +65,6 @@ func (q *Queries) GetTask(ctx context.Context, db DBTX, id int64) (GetTaskRow, e
 		&i.Priority,
 	)
 	return i, err
-}
-
-const ListTasks = `-- name: ListTasks :many
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
-FROM signal_task
-WHERE ($1::text IS NULL OR state = $1::text)
-  AND ($2::text IS NULL OR signal = $2::text)
-  AND ($3::text IS NULL OR receiver = $3::text)
-  AND id > $4::bigint
-ORDER BY id
-LIMIT $5::integer
-`
-
-type ListTasksParams struct {
-	State    *string
-	Signal   *string
-	Receiver *string
-	AfterID  int64
-	Max      int32
-}
-
-type ListTasksRow struct {
-	ID          int64
-	Signal      string
-	Receiver    string
-	Queue       string
-	State       string
-	Payload     []byte
-	Attempt     int32
-	MaxAttempts int32
-	RunAt       time.Time
-	Errors      json.RawMessage
-	CreatedAt   time.Time
-	FinishedAt  *time.Time
-	Priority    int16
-}
-
-func (q *Queries) ListTasks(ctx context.Context, db DBTX, arg ListTasksParams) ([]ListTasksRow, error) {
-	rows, err := db.Query(ctx, ListTasks,
-		arg.State,
-		arg.Signal,
-		arg.Receiver,
-		arg.AfterID,
-		arg.Max,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListTasksRow
-	for rows.Next() {
-		var i ListTasksRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Signal,
-			&i.Receiver,
-			&i.Queue,
-			&i.State,
-			&i.Payload,
-			&i.Attempt,
-			&i.MaxAttempts,
-			&i.RunAt,
-			&i.Errors,
-			&i.CreatedAt,
-			&i.FinishedAt,
-			&i.Priority,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const RecordSchemaVersion = `-- name: RecordSchemaVersion :exec

@@ -21,7 +21,9 @@ WITH cancelled AS (
           AND ($4::text IS NULL OR m.queue = $4::text)
           AND ($5::text IS NULL OR m.signal = $5::text)
           AND ($6::text IS NULL OR m.receiver = $6::text)
-          AND ($7::text IS NULL OR strpos(lower(m.errors::text), lower($7::text)) > 0)
+          AND ($7::text IS NULL OR EXISTS (
+              SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.errors) = 'array' THEN m.errors ELSE '[]'::jsonb END) e(x)
+              WHERE strpos(lower(e.x->>'error'), lower($7::text)) > 0))
         ORDER BY m.id
         LIMIT $8::integer
         FOR UPDATE SKIP LOCKED
@@ -129,6 +131,8 @@ UNION ALL
 SELECT r.queue, 'running'::text AS state, count(*)::bigint AS n FROM signal_task r WHERE r.state = 'running' GROUP BY r.queue
 UNION ALL
 SELECT d.queue, 'dead'::text AS state, count(*)::bigint AS n FROM signal_task d WHERE d.state = 'dead' GROUP BY d.queue
+UNION ALL
+SELECT s.queue, 'succeeded'::text AS state, count(*)::bigint AS n FROM signal_task s WHERE s.state = 'succeeded' GROUP BY s.queue
 `
 
 type CountByQueueRow struct {
@@ -138,9 +142,10 @@ type CountByQueueRow struct {
 }
 
 // The admin API behind signalctl and the dashboard (runtime/ops.go).
-// Available, running and dead tasks per queue, each state counted on its
-// own partial index (the available and dead ones from the index alone, on
-// a vacuumed table), not by reading every task.
+// Tasks per queue and state, each state counted on its own partial index
+// (the available and dead ones from the index alone, on a vacuumed table),
+// not by reading every task. Succeeded tasks are in the table only when
+// Config.Retention keeps them.
 func (q *Queries) CountByQueue(ctx context.Context, db DBTX) ([]CountByQueueRow, error) {
 	rows, err := db.Query(ctx, CountByQueue)
 	if err != nil {
@@ -167,6 +172,8 @@ UNION ALL
 SELECT r.receiver, 'running'::text AS state, count(*)::bigint AS n FROM signal_task r WHERE r.state = 'running' AND r.queue = $1::text GROUP BY r.receiver
 UNION ALL
 SELECT d.receiver, 'dead'::text AS state, count(*)::bigint AS n FROM signal_task d WHERE d.state = 'dead' AND d.queue = $1::text GROUP BY d.receiver
+UNION ALL
+SELECT s.receiver, 'succeeded'::text AS state, count(*)::bigint AS n FROM signal_task s WHERE s.state = 'succeeded' AND s.queue = $1::text GROUP BY s.receiver
 `
 
 type CountByReceiverRow struct {
@@ -175,8 +182,7 @@ type CountByReceiverRow struct {
 	N        int64
 }
 
-// Available, running and dead tasks of one queue per receiver (succeeded
-// tasks that Config.Retention keeps are not counted: see Throughput).
+// The tasks of one queue per receiver and state (see CountByQueue).
 func (q *Queries) CountByReceiver(ctx context.Context, db DBTX, queue string) ([]CountByReceiverRow, error) {
 	rows, err := db.Query(ctx, CountByReceiver, queue)
 	if err != nil {
@@ -205,7 +211,9 @@ WHERE t.id = ANY(ARRAY(
       AND ($3::text IS NULL OR m.queue = $3::text)
       AND ($4::text IS NULL OR m.signal = $4::text)
       AND ($5::text IS NULL OR m.receiver = $5::text)
-      AND ($6::text IS NULL OR strpos(lower(m.errors::text), lower($6::text)) > 0)
+      AND ($6::text IS NULL OR EXISTS (
+              SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.errors) = 'array' THEN m.errors ELSE '[]'::jsonb END) e(x)
+              WHERE strpos(lower(e.x->>'error'), lower($6::text)) > 0))
     ORDER BY m.id
     LIMIT $7::integer
     FOR UPDATE SKIP LOCKED
@@ -270,6 +278,47 @@ func (q *Queries) DiscardTasks(ctx context.Context, db DBTX, ids []int64) ([]int
 			return nil, err
 		}
 		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const KnownReceivers = `-- name: KnownReceivers :many
+SELECT key::text AS key, signal::text AS signal, queue::text AS queue, max(seen_at)::timestamptz AS seen_at
+FROM signal_receiver
+GROUP BY key, signal, queue
+ORDER BY key, queue
+`
+
+type KnownReceiversRow struct {
+	Key    string
+	Signal string
+	Queue  string
+	SeenAt time.Time
+}
+
+// The receiver keys that some worker has been able to run (the memory of
+// signal_receiver), with the signal, queue and when last seen.
+func (q *Queries) KnownReceivers(ctx context.Context, db DBTX) ([]KnownReceiversRow, error) {
+	rows, err := db.Query(ctx, KnownReceivers)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []KnownReceiversRow
+	for rows.Next() {
+		var i KnownReceiversRow
+		if err := rows.Scan(
+			&i.Key,
+			&i.Signal,
+			&i.Queue,
+			&i.SeenAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -487,7 +536,9 @@ WITH retried AS (
           AND ($4::text IS NULL OR m.queue = $4::text)
           AND ($5::text IS NULL OR m.signal = $5::text)
           AND ($6::text IS NULL OR m.receiver = $6::text)
-          AND ($7::text IS NULL OR strpos(lower(m.errors::text), lower($7::text)) > 0)
+          AND ($7::text IS NULL OR EXISTS (
+              SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.errors) = 'array' THEN m.errors ELSE '[]'::jsonb END) e(x)
+              WHERE strpos(lower(e.x->>'error'), lower($7::text)) > 0))
           AND (m.unique_key IS NULL OR m.state = 'available' OR NOT EXISTS (
               SELECT 1 FROM signal_task o
               WHERE o.receiver = m.receiver AND o.unique_key = m.unique_key AND o.unique_key IS NOT NULL AND o.id <> m.id
@@ -591,24 +642,34 @@ func (q *Queries) RunTasksNow(ctx context.Context, db DBTX, ids []int64) ([]RunT
 }
 
 const SearchTasks = `-- name: SearchTasks :many
-SELECT id, signal, receiver, queue, state, payload, attempt, max_attempts, run_at, errors, created_at, finished_at, priority
-FROM signal_task
-WHERE id < $1::bigint
-  AND id >= $2::bigint
-  AND ($3::text IS NULL OR state = $3::text)
-  AND ($4::text IS NULL OR queue = $4::text)
-  AND ($5::text IS NULL OR signal = $5::text)
-  AND ($6::text IS NULL OR receiver = $6::text)
-  AND ($7::timestamptz IS NULL OR created_at >= $7::timestamptz)
-  AND ($8::timestamptz IS NULL OR created_at < $8::timestamptz)
-  AND ($9::text IS NULL OR strpos(lower(errors::text), lower($9::text)) > 0)
-ORDER BY id DESC
-LIMIT $10::integer
+WITH scanned AS (
+    SELECT t.id, t.signal, t.receiver, t.queue, t.state, t.attempt, t.max_attempts, t.run_at, t.created_at,
+           t.finished_at, t.priority, t.errors
+    FROM signal_task t
+    WHERE t.id < $9::bigint AND t.id >= $10::bigint
+    ORDER BY t.id DESC
+    LIMIT $11::integer
+)
+SELECT s.id, s.signal, s.receiver, s.queue, s.state, s.attempt, s.max_attempts, s.run_at, s.created_at, s.finished_at, s.priority,
+       coalesce(CASE WHEN s.state <> 'succeeded' AND jsonb_typeof(s.errors) = 'array'
+                     THEN left(s.errors->-1->>'error', 2000) END, '')::text AS last_error,
+       (CASE WHEN jsonb_typeof(s.errors) = 'array' THEN jsonb_array_length(s.errors) ELSE 0 END)::integer AS error_count,
+       (jsonb_typeof(s.errors) <> 'array')::boolean AS damaged
+FROM scanned s
+WHERE ($1::text IS NULL OR s.state = $1::text)
+  AND ($2::text IS NULL OR s.queue = $2::text)
+  AND ($3::text IS NULL OR s.signal = $3::text)
+  AND ($4::text IS NULL OR s.receiver = $4::text)
+  AND ($5::timestamptz IS NULL OR s.created_at >= $5::timestamptz)
+  AND ($6::timestamptz IS NULL OR s.created_at < $6::timestamptz)
+  AND ($7::text IS NULL OR EXISTS (
+      SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(s.errors) = 'array' THEN s.errors ELSE '[]'::jsonb END) e(x)
+      WHERE strpos(lower(e.x->>'error'), lower($7::text)) > 0))
+ORDER BY s.id DESC
+LIMIT $8::integer
 `
 
 type SearchTasksParams struct {
-	BeforeID      int64
-	MinID         int64
 	State         *string
 	Queue         *string
 	Signal        *string
@@ -617,6 +678,9 @@ type SearchTasksParams struct {
 	CreatedBefore *time.Time
 	ErrorContains *string
 	Max           int32
+	BeforeID      int64
+	MinID         int64
+	Scan          int32
 }
 
 type SearchTasksRow struct {
@@ -625,22 +689,27 @@ type SearchTasksRow struct {
 	Receiver    string
 	Queue       string
 	State       string
-	Payload     []byte
 	Attempt     int32
 	MaxAttempts int32
 	RunAt       time.Time
-	Errors      json.RawMessage
 	CreatedAt   time.Time
 	FinishedAt  *time.Time
 	Priority    int16
+	LastError   string
+	ErrorCount  int32
+	Damaged     bool
 }
 
-// Tasks that match the filter, newest first, a page after @before_id (keyset
-// pagination: pass the last id of the previous page).
+// One page of the tasks that match the filter, newest first, found among
+// at most @scan tasks: the newest with ids below @before_id and at or
+// above @min_id, read in order from the primary key. A filter that
+// matches little thus costs at most @scan rows, never the whole table
+// (see SearchWindow for where the search stopped). Listings show neither
+// payloads nor error histories: they read the last error's message (not
+// for tasks that succeeded since) and the number of failed attempts, and
+// flag a history that is not a list of attempts as damaged.
 func (q *Queries) SearchTasks(ctx context.Context, db DBTX, arg SearchTasksParams) ([]SearchTasksRow, error) {
 	rows, err := db.Query(ctx, SearchTasks,
-		arg.BeforeID,
-		arg.MinID,
 		arg.State,
 		arg.Queue,
 		arg.Signal,
@@ -649,6 +718,9 @@ func (q *Queries) SearchTasks(ctx context.Context, db DBTX, arg SearchTasksParam
 		arg.CreatedBefore,
 		arg.ErrorContains,
 		arg.Max,
+		arg.BeforeID,
+		arg.MinID,
+		arg.Scan,
 	)
 	if err != nil {
 		return nil, err
@@ -663,14 +735,15 @@ func (q *Queries) SearchTasks(ctx context.Context, db DBTX, arg SearchTasksParam
 			&i.Receiver,
 			&i.Queue,
 			&i.State,
-			&i.Payload,
 			&i.Attempt,
 			&i.MaxAttempts,
 			&i.RunAt,
-			&i.Errors,
 			&i.CreatedAt,
 			&i.FinishedAt,
 			&i.Priority,
+			&i.LastError,
+			&i.ErrorCount,
+			&i.Damaged,
 		); err != nil {
 			return nil, err
 		}
@@ -680,6 +753,37 @@ func (q *Queries) SearchTasks(ctx context.Context, db DBTX, arg SearchTasksParam
 		return nil, err
 	}
 	return items, nil
+}
+
+const SearchWindow = `-- name: SearchWindow :one
+SELECT coalesce(min(w.id), 0)::bigint AS lowest, count(*)::integer AS scanned
+FROM (
+    SELECT t.id FROM signal_task t
+    WHERE t.id < $1::bigint AND t.id >= $2::bigint
+    ORDER BY t.id DESC
+    LIMIT $3::integer
+) w
+`
+
+type SearchWindowParams struct {
+	BeforeID int64
+	MinID    int64
+	Scan     int32
+}
+
+type SearchWindowRow struct {
+	Lowest  int64
+	Scanned int32
+}
+
+// Where a search of at most @scan tasks below @before_id and at or above
+// @min_id stops: the lowest id it reads (0 when it reads none) and how
+// many it reads. From the primary key alone.
+func (q *Queries) SearchWindow(ctx context.Context, db DBTX, arg SearchWindowParams) (SearchWindowRow, error) {
+	row := db.QueryRow(ctx, SearchWindow, arg.BeforeID, arg.MinID, arg.Scan)
+	var i SearchWindowRow
+	err := row.Scan(&i.Lowest, &i.Scanned)
+	return i, err
 }
 
 const Throughput = `-- name: Throughput :many
