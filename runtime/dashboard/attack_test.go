@@ -113,6 +113,9 @@ func TestForgedTokensAndOriginsAreRefused(t *testing.T) {
 	if code := post(m[1], m[1], "http://127.0.0.1:1"); code != 403 {
 		t.Errorf("the right token from another origin: %d, want 403", code)
 	}
+	if code := post(m[1], m[1], "null"); code != 403 { // a sandboxed frame, a data: URL
+		t.Errorf("the right token from an opaque origin: %d, want 403", code)
+	}
 	if _, err := signalrt.GetTask(context.Background(), f.pool, f.dead); err != nil {
 		t.Fatalf("the task is gone after refused posts: %v", err)
 	}

@@ -135,7 +135,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Security-Policy", contentSecurityPolicy)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: with no-referrer a browser sends "Origin: null"
+	// on the dashboard's own POSTs, which checkCSRF must refuse.
+	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
 	if len(h.opts.Hosts) > 0 && !h.knownHost(r.Host) {
 		http.Error(w, "misdirected request: this dashboard does not answer for host "+strconv.Quote(r.Host), http.StatusMisdirectedRequest)
