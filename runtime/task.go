@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -132,4 +135,85 @@ func PrettyPayload(p json.RawMessage) string {
 		return string(p)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// PayloadPreview returns a payload for people to read, bounded: indented
+// as PrettyPayload does (keys sorted, duplicate keys dropped) unless it is
+// over 64 KiB or nested over 32 deep, then cut to maxLines lines of
+// maxWidth characters each, with control characters escaped. It reports
+// whether it cut anything. An indented payload grows with its nesting (a
+// 10 KB payload of 5,000 nested arrays indents to 50 MB), so a page or a
+// terminal shows this, and offers the payload as stored besides.
+func PayloadPreview(p json.RawMessage, maxLines, maxWidth int) (text string, cut bool) {
+	src := string(p)
+	if len(p) <= 64<<10 && jsonDepth(p) <= 32 {
+		src = PrettyPayload(p)
+	}
+	var b strings.Builder
+	for lines := 0; len(src) > 0; lines++ {
+		if lines == maxLines {
+			return b.String(), true
+		}
+		line, rest, _ := strings.Cut(src, "\n")
+		if r := []rune(line); len(r) > maxWidth {
+			line, cut = string(r[:maxWidth])+"…", true
+		}
+		if lines > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(escapeControls(line))
+		src = rest
+	}
+	return b.String(), cut
+}
+
+// escapeControls shows control characters and invalid UTF-8 as Go escapes.
+func escapeControls(s string) string {
+	clean := utf8.ValidString(s)
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case unicode.IsControl(r):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[:size])
+		}
+		s = s[size:]
+	}
+	return b.String()
+}
+
+// jsonDepth returns the deepest nesting of arrays and objects in p.
+func jsonDepth(p []byte) int {
+	depth, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range p {
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
 }

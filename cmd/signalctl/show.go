@@ -9,15 +9,11 @@ import (
 	signalrt "github.com/reliablesignals/signals/runtime"
 )
 
-// Bounds of show's payload: an indented payload grows with its nesting
-// (a 10 KB payload of 5,000 nested arrays indents to 50 MB), so show prints
-// at most maxPayloadLines lines of at most maxPayloadWidth runes, and says
-// how to get the rest (-raw, -json).
+// Bounds of show's payload (see signalrt.PayloadPreview); -raw and -json
+// print it whole.
 const (
 	maxPayloadLines = 200
 	maxPayloadWidth = 200
-	maxPayloadBytes = 64 << 10 // above this, the payload is not indented
-	maxPayloadDepth = 32       // nor above this nesting
 )
 
 func show(ctx context.Context, e *env, o *options, args []string) error {
@@ -63,56 +59,11 @@ func show(ctx context.Context, e *env, o *options, args []string) error {
 }
 
 // boundedPayload returns the payload indented for reading, cut to
-// maxPayloadLines lines of maxPayloadWidth runes, with what was cut.
+// maxPayloadLines lines of maxPayloadWidth characters, with what was cut.
 func boundedPayload(p []byte) string {
-	text := string(p)
-	if len(p) <= maxPayloadBytes && jsonDepth(p) <= maxPayloadDepth {
-		text = signalrt.PrettyPayload(p)
+	text, cut := signalrt.PayloadPreview(p, maxPayloadLines, maxPayloadWidth)
+	if cut {
+		text += "\n… (cut: signalctl show -raw prints it whole)"
 	}
-	var out []byte
-	lines, cut := 0, false
-	for len(text) > 0 && lines < maxPayloadLines {
-		line, rest, _ := cutLine(text)
-		if r := []rune(line); len(r) > maxPayloadWidth {
-			line, cut = string(r[:maxPayloadWidth])+"…", true
-		}
-		out = append(out, cleanText(line, false)...)
-		out = append(out, '\n')
-		text, lines = rest, lines+1
-	}
-	if len(text) > 0 || cut {
-		out = append(out, "… (cut: signalctl show -raw prints it whole)\n"...)
-	}
-	return string(out[:len(out)-1])
-}
-
-func cutLine(s string) (line, rest string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
-}
-
-// jsonDepth returns the deepest nesting of arrays and objects in p.
-func jsonDepth(p []byte) int {
-	depth, deepest, inString, escaped := 0, 0, false, false
-	for _, c := range p {
-		switch {
-		case inString && escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		case inString:
-		case c == '[' || c == '{':
-			depth++
-			deepest = max(deepest, depth)
-		case c == ']' || c == '}':
-			depth--
-		}
-	}
-	return deepest
+	return text
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -185,5 +186,27 @@ func TestOlderLinkPagesAndDamagedRowsShow(t *testing.T) {
 	}
 	if rows != 7 {
 		t.Errorf("following Older listed %d tasks, want 7", rows)
+	}
+}
+
+// TestDeepPayloadIsBounded: a 10 KB payload of 5,000 nested arrays would
+// indent to 50 MB; the task page cuts it, and the payload page serves it
+// as stored.
+func TestDeepPayloadIsBounded(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	nested := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
+	if err := signalrt.Send(context.Background(), pool, "s", []signalrt.Route{{Receiver: "r"}}, json.RawMessage(nested)); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(dashboard.New(pool, dashboard.Options{}))
+	defer srv.Close()
+	c := client(t)
+	code, page, _ := get(t, c, srv.URL+"/task?id=1")
+	if code != 200 || len(page) > 200_000 || !strings.Contains(page, "cut to fit this page") {
+		t.Errorf("task page of a deep payload: %d, %d bytes", code, len(page))
+	}
+	if code, raw, hdr := get(t, c, srv.URL+"/payload?id=1"); code != 200 || raw != nested || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") {
+		t.Errorf("payload page: %d, %d bytes, %s; want the payload as stored, as text", code, len(raw), hdr.Get("Content-Type"))
 	}
 }

@@ -122,6 +122,7 @@ func New(db signalrt.Executor, opts Options) *Handler {
 	h.mux.HandleFunc("GET /{$}", h.overview)
 	h.mux.HandleFunc("GET /tasks", h.tasks)
 	h.mux.HandleFunc("GET /task", h.task)
+	h.mux.HandleFunc("GET /payload", h.payload)
 	h.mux.HandleFunc("GET /queue", h.queue)
 	h.mux.HandleFunc("POST /action", h.action)
 	h.mux.Handle("GET /static/", h.static)

@@ -157,7 +157,39 @@ func (h *Handler) tasks(w http.ResponseWriter, r *http.Request) {
 type taskPage struct {
 	Task                            signalrt.Task
 	Payload                         string
+	PayloadCut                      bool
 	CanRetry, CanDiscard, CanRunNow bool
+}
+
+// Bounds of a task page's payload (see signalrt.PayloadPreview); the
+// payload page serves it whole, as stored.
+const (
+	payloadLines = 500
+	payloadWidth = 300
+)
+
+// payload serves a task's payload as stored.
+func (h *Handler) payload(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r, "id"); err != nil {
+		h.badRequest(w, r, err.Error())
+		return
+	}
+	id, err := idParam(r, r.URL.Query())
+	if err != nil {
+		h.badRequest(w, r, err.Error())
+		return
+	}
+	t, err := signalrt.GetTask(r.Context(), h.db, id)
+	if errors.Is(err, signalrt.ErrTaskNotFound) {
+		h.render(w, r, http.StatusNotFound, "error", "", "Not found", fmt.Sprintf("There is no task %d.", id))
+		return
+	}
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(t.Payload)
 }
 
 // idParam parses the required id parameter.
@@ -189,8 +221,9 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, err)
 		return
 	}
+	payloadText, payloadCut := signalrt.PayloadPreview(t.Payload, payloadLines, payloadWidth)
 	h.render(w, r, http.StatusOK, "task", "tasks", fmt.Sprintf("Task %d", t.ID), taskPage{
-		Task: t, Payload: signalrt.PrettyPayload(t.Payload),
+		Task: t, Payload: payloadText, PayloadCut: payloadCut,
 		CanRetry:   signalrt.ActionRetry.Applies(t.State),
 		CanDiscard: signalrt.ActionDiscard.Applies(t.State),
 		CanRunNow:  signalrt.ActionRunNow.Applies(t.State) && t.RunAt.After(time.Now()),
