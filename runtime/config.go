@@ -72,8 +72,9 @@ type Config struct {
 	HotWindow time.Duration
 	// PollOnly turns off LISTEN/NOTIFY: the worker only polls. Use it
 	// behind PgBouncer in transaction mode, where LISTEN does not work
-	// (no error: its notifications never arrive). The README's "Behind
-	// PgBouncer" lists the other settings PgBouncer needs.
+	// (no error: its notifications never arrive). Transaction pooling
+	// also needs SynchronousCommit, and pgx's default_query_exec_mode=exec
+	// in the connection string.
 	PollOnly bool
 	// Lease is how long a claimed task belongs to this worker without a
 	// heartbeat (default 30s). The worker extends the leases of running

@@ -95,8 +95,8 @@ func At(t time.Time) SendOption {
 // task still succeeds: pass [Enqueued] to learn how many tasks it created.
 //
 // Retrying a dead task whose key is held by a pending task of the same
-// receiver skips it (see [RetryTasks]). A unique send costs a little more
-// than a plain one; see the README's performance section.
+// receiver skips it (see [Retry]). A unique send costs a little more than
+// a plain one: an insert that checks the partial unique index.
 func Unique(key string) SendOption {
 	return func(o *sendOptions) { o.unique, o.uniqueFor = &key, 0 }
 }

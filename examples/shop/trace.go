@@ -16,7 +16,7 @@ import (
 
 // installTracing installs otelsignal with an OpenTelemetry SDK that keeps
 // every span in memory, for -trace. A real program would export them
-// (OTLP) instead; see the README's "Observe".
+// (OTLP) instead; see docs/observability.md.
 func installTracing() (*tracetest.InMemoryExporter, error) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
