@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reliablesignals/signals/internal/pgtest"
 	signalrt "github.com/reliablesignals/signals/runtime"
@@ -208,5 +210,37 @@ func TestDeepPayloadIsBounded(t *testing.T) {
 	}
 	if code, raw, hdr := get(t, c, srv.URL+"/payload?id=1"); code != 200 || raw != nested || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") {
 		t.Errorf("payload page: %d, %d bytes, %s; want the payload as stored, as text", code, len(raw), hdr.Get("Content-Type"))
+	}
+}
+
+// TestQueueStatusAndLimits: a queue that no live worker runs says so, and
+// a queue's page shows its receivers' limits from the live workers.
+func TestQueueStatusAndLimits(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	srv := httptest.NewServer(dashboard.New(f.pool, dashboard.Options{}))
+	defer srv.Close()
+	c := client(t)
+	if _, body, _ := get(t, c, srv.URL+"/"); !strings.Contains(body, "no live worker") {
+		t.Errorf("overview without workers: no \"no live worker\"\n%s", body)
+	}
+	table := signalrt.Table{{Key: "mail", Signal: "order_placed", Queue: "mail", Limit: signalrt.Limit{Concurrency: 3, Rate: 10}, Handle: func(context.Context, []byte) error { return nil }}}
+	w, err := signalrt.NewWorker(f.pool, table, signalrt.Config{PollInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { stop(); <-done }()
+	for deadline := time.Now().Add(time.Minute); ; {
+		_, body, _ := get(t, c, srv.URL+"/queue?name=mail")
+		if strings.Contains(body, "concurrency=3 rate=10/s") && strings.Contains(body, `badge running`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue page with a live, limited worker:\n%s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

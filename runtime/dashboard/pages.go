@@ -19,6 +19,27 @@ type queueRow struct {
 	signalrt.QueueStats
 	Lag          string
 	DoneLastHour int64
+	Workers      int // live workers that run the queue
+}
+
+// liveWorkers returns how many live workers run each queue, and the limit
+// of each receiver that a live worker has (the first it finds).
+func liveWorkers(ws []signalrt.WorkerInfo) (perQueue map[string]int, limits map[string]signalrt.Limit) {
+	perQueue, limits = map[string]int{}, map[string]signalrt.Limit{}
+	for _, w := range ws {
+		if !w.Live {
+			continue
+		}
+		for _, q := range w.Queues {
+			perQueue[q]++
+		}
+		for key, r := range w.Receivers {
+			if _, ok := limits[key]; !ok && r.Limit != nil {
+				limits[key] = *r.Limit
+			}
+		}
+	}
+	return perQueue, limits
 }
 
 type overviewPage struct {
@@ -53,15 +74,22 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	for _, p := range points {
 		done[p.Queue] += p.Succeeded
 	}
+	perQueue, _ := liveWorkers(workers)
 	rows := make([]queueRow, 0, len(qs))
 	seen := map[string]bool{}
 	for _, q := range qs {
 		seen[q.Queue] = true
-		rows = append(rows, queueRow{QueueStats: q, Lag: lag(q.Lag), DoneLastHour: done[q.Queue]})
+		rows = append(rows, queueRow{QueueStats: q, Lag: lag(q.Lag), DoneLastHour: done[q.Queue], Workers: perQueue[q.Queue]})
 	}
 	for queue, n := range done { // queues whose tasks all finished (and were deleted)
 		if !seen[queue] {
-			rows = append(rows, queueRow{QueueStats: signalrt.QueueStats{Queue: queue}, Lag: lag(0), DoneLastHour: n})
+			seen[queue] = true
+			rows = append(rows, queueRow{QueueStats: signalrt.QueueStats{Queue: queue}, Lag: lag(0), DoneLastHour: n, Workers: perQueue[queue]})
+		}
+	}
+	for queue, n := range perQueue { // queues that live workers run, idle
+		if !seen[queue] {
+			rows = append(rows, queueRow{QueueStats: signalrt.QueueStats{Queue: queue}, Lag: lag(0), Workers: n})
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Queue < rows[j].Queue })
@@ -232,8 +260,15 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) {
 
 type queuePage struct {
 	Queue     signalrt.QueueStats
-	Receivers []signalrt.ReceiverCounts
+	Receivers []receiverRow
 	Lag       string
+	Workers   int
+}
+
+// receiverRow is a receiver of a queue's page.
+type receiverRow struct {
+	signalrt.ReceiverCounts
+	Limit string // as the directive's options say it; "" for none
 }
 
 func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
@@ -258,10 +293,32 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Lag = lag(p.Queue.Lag)
-	if p.Receivers, err = signalrt.QueueReceivers(r.Context(), h.db, name); err != nil {
+	counts, err := signalrt.QueueReceivers(r.Context(), h.db, name)
+	if err != nil {
 		h.failed(w, r, err)
 		return
 	}
+	workers, err := signalrt.Workers(r.Context(), h.db)
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	perQueue, limits := liveWorkers(workers)
+	p.Workers = perQueue[name]
+	known := map[string]bool{}
+	for _, c := range counts {
+		known[c.Receiver] = true
+		p.Receivers = append(p.Receivers, receiverRow{ReceiverCounts: c, Limit: limits[c.Receiver].String()})
+	}
+	for _, w := range workers { // receivers of the queue without tasks now
+		for key, rc := range w.Receivers {
+			if w.Live && rc.Queue == name && !known[key] {
+				known[key] = true
+				p.Receivers = append(p.Receivers, receiverRow{ReceiverCounts: signalrt.ReceiverCounts{Receiver: key}, Limit: limits[key].String()})
+			}
+		}
+	}
+	sort.Slice(p.Receivers, func(i, j int) bool { return p.Receivers[i].Receiver < p.Receivers[j].Receiver })
 	h.render(w, r, http.StatusOK, "queue", "overview", "Queue "+name, p)
 }
 
