@@ -249,7 +249,14 @@ var RunTimeout = time.Minute
 // Run again after [signalrt.RunNow], or use a worker with a Config.
 func Run(t testing.TB, pool *pgxpool.Pool, table signalrt.Table) signalrt.RunStats {
 	t.Helper()
-	ctx := context.Background()
+	return RunContext(t.Context(), t, pool, table)
+}
+
+// RunContext is [Run] with the receivers called on ctx (and contexts
+// derived from it), for receivers that take values from their context, as
+// they would from the context a worker runs with.
+func RunContext(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table signalrt.Table) signalrt.RunStats {
+	t.Helper()
 	since, err := queries.TestNow(ctx, pool)
 	if err != nil {
 		t.Fatalf("signaltest: %v", migrateHint(err))
@@ -294,7 +301,11 @@ func Run(t testing.TB, pool *pgxpool.Pool, table signalrt.Table) signalrt.RunSta
 		if n := len(task.Errors); n > 0 {
 			last = task.Errors[n-1].Error
 		}
-		t.Errorf("signaltest: task %d (receiver %s, signal %s) ended dead after %d attempts: %s", id, task.Receiver, task.Signal, task.Attempt, last)
+		attempts := fmt.Sprintf("%d attempts", task.Attempt)
+		if task.Attempt == 1 {
+			attempts = "1 attempt"
+		}
+		t.Errorf("signaltest: task %d (receiver %s, signal %s) ended dead after %s: %s", id, task.Receiver, task.Signal, attempts, last)
 	}
 	return total
 }

@@ -89,6 +89,7 @@ type fakeT struct {
 }
 
 func (f *fakeT) Helper()                         {}
+func (f *fakeT) Context() context.Context        { return context.Background() }
 func (f *fakeT) Log(args ...any)                 {}
 func (f *fakeT) Logf(format string, args ...any) {}
 func (f *fakeT) Cleanup(fn func())               { f.cleanup = append(f.cleanup, fn) }
@@ -139,7 +140,7 @@ func TestRunFailsTheTestOnDeadTasksAndLeftovers(t *testing.T) {
 	var st signalrt.RunStats
 	f.call(func() { st = signaltest.Run(f, db.Pool, table) })
 	got := f.reported()
-	if !strings.Contains(got, "receiver mail.Welcome, signal user_signed_up) ended dead after 1 attempts: mailbox full") {
+	if !strings.Contains(got, "receiver mail.Welcome, signal user_signed_up) ended dead after 1 attempt: mailbox full") {
 		t.Errorf("Run reported:\n%s\nwant the dead task with its error", got)
 	}
 	if !strings.Contains(got, "1 of billing.Open (the table does not have this receiver)") {
