@@ -663,12 +663,10 @@ func keyLookup(index, cond string) bool {
 }
 
 // partialIndex reports whether index holds the tasks of some states only.
-// (signal_task_finished holds the dead tasks and the succeeded ones that
-// Config.Retention keeps: the planner may count the dead from it.)
 func partialIndex(index string) bool {
 	switch index {
 	case "signal_task_available", "signal_task_running", "signal_task_priority", "signal_task_dead_by_queue", "signal_task_dead_by_id",
-		"signal_task_finished":
+		"signal_task_finished_by_state":
 		return true
 	}
 	return false

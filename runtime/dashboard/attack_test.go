@@ -244,3 +244,32 @@ func TestQueueStatusAndLimits(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestStaticIsNotListedAndUnknownQueuesAreNotPaused: /static/ lists
+// nothing; the dashboard pauses only queues that something uses.
+func TestStaticIsNotListedAndUnknownQueuesAreNotPaused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	srv := httptest.NewServer(dashboard.New(f.pool, dashboard.Options{}))
+	defer srv.Close()
+	c := client(t)
+	for path, want := range map[string]int{"/static/": 404, "/static/style.css": 200} {
+		if code, _, _ := get(t, c, srv.URL+path); code != want {
+			t.Errorf("GET %s: %d, want %d", path, code, want)
+		}
+	}
+	_, page, _ := get(t, c, srv.URL+"/queue?name=mail")
+	m := csrfField.FindStringSubmatch(page)
+	for queue, want := range map[string]int{"nosuchqueue": 400, "mail": http.StatusSeeOther} {
+		req, _ := http.NewRequest("POST", srv.URL+"/action", strings.NewReader(url.Values{"action": {"pause"}, "queue": {queue}, "csrf": {m[1]}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("pause %s: %d, want %d", queue, resp.StatusCode, want)
+		}
+	}
+}

@@ -89,6 +89,10 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // Handler is the dashboard; see the package doc. Create it with [New].
 type Handler struct {
 	db     signalrt.Executor
+	// queues are the overview's figures, shared between requests (see
+	// shared); heavySlots limits the pages that search or count.
+	queues     shared[queueFigures]
+	heavySlots chan struct{}
 	secret []byte // signs CSRF tokens
 	opts   Options
 	log    *slog.Logger
@@ -100,7 +104,8 @@ type Handler struct {
 // New returns the dashboard over the tasks in db (a pool, normally; its
 // search_path decides the schema).
 func New(db signalrt.Executor, opts Options) *Handler {
-	h := &Handler{db: db, opts: opts, log: opts.Logger, pages: map[string]*template.Template{}, secret: make([]byte, 32)}
+	h := &Handler{db: db, opts: opts, log: opts.Logger, pages: map[string]*template.Template{}, secret: make([]byte, 32),
+		heavySlots: make(chan struct{}, heavyPages)}
 	_, _ = rand.Read(h.secret)
 	if h.log == nil {
 		h.log = slog.Default()
@@ -117,13 +122,20 @@ func New(db signalrt.Executor, opts Options) *Handler {
 	if err != nil {
 		panic(err) // the embedded directory exists
 	}
-	h.static = http.StripPrefix("/static/", http.FileServer(http.FS(assets)))
+	files := http.FileServer(http.FS(assets))
+	h.static = http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // the assets, not a listing of them
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET /{$}", h.overview)
-	h.mux.HandleFunc("GET /tasks", h.tasks)
+	h.mux.HandleFunc("GET /tasks", h.heavy(h.tasks))
 	h.mux.HandleFunc("GET /task", h.task)
 	h.mux.HandleFunc("GET /payload", h.payload)
-	h.mux.HandleFunc("GET /queue", h.queue)
+	h.mux.HandleFunc("GET /queue", h.heavy(h.queue))
 	h.mux.HandleFunc("POST /action", h.action)
 	h.mux.Handle("GET /static/", h.static)
 	return h

@@ -1,11 +1,13 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,27 +51,47 @@ type overviewPage struct {
 	At      string
 }
 
+// queueFigures are what the overview shows of the queues, shared between
+// requests (see shared): every queue's counts, lag and pause state, the
+// throughput of the chart's minutes, the registered workers.
+type queueFigures struct {
+	queues  []signalrt.QueueStats
+	since   time.Time
+	points  []signalrt.MinuteStats
+	workers []signalrt.WorkerInfo
+}
+
+func (h *Handler) loadFigures(ctx context.Context) (queueFigures, error) {
+	var f queueFigures
+	var err error
+	if f.queues, err = signalrt.QueueOverview(ctx, h.db); err != nil {
+		return f, err
+	}
+	if f.since, f.points, err = signalrt.Throughput(ctx, h.db, chartMinutes); err != nil {
+		return f, err
+	}
+	f.workers, err = signalrt.Workers(ctx, h.db)
+	return f, err
+}
+
+// figures returns the shared queue figures.
+func (h *Handler) figures(ctx context.Context) (queueFigures, error) {
+	return h.queues.get(ctx, h.loadFigures, func(err error) {
+		h.log.Error("dashboard: reading the queues' figures failed", "err", err)
+	})
+}
+
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	if err := onlyParams(r, "partial", "done"); err != nil {
 		h.badRequest(w, r, err.Error())
 		return
 	}
-	ctx := r.Context()
-	qs, err := signalrt.QueueOverview(ctx, h.db)
+	f, err := h.figures(r.Context())
 	if err != nil {
 		h.failed(w, r, err)
 		return
 	}
-	since, points, err := signalrt.Throughput(ctx, h.db, chartMinutes)
-	if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	workers, err := signalrt.Workers(ctx, h.db)
-	if err != nil {
-		h.failed(w, r, err)
-		return
-	}
+	qs, since, points, workers := f.queues, f.since, f.points, f.workers
 	done := map[string]int64{}
 	for _, p := range points {
 		done[p.Queue] += p.Succeeded
@@ -281,13 +303,13 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, r, "name: want the name of a queue")
 		return
 	}
-	qs, err := signalrt.QueueOverview(r.Context(), h.db)
+	f, err := h.figures(r.Context())
 	if err != nil {
 		h.failed(w, r, err)
 		return
 	}
 	p := queuePage{Queue: signalrt.QueueStats{Queue: name}}
-	for _, q := range qs {
+	for _, q := range f.queues {
 		if q.Queue == name {
 			p.Queue = q
 		}
@@ -298,11 +320,7 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, err)
 		return
 	}
-	workers, err := signalrt.Workers(r.Context(), h.db)
-	if err != nil {
-		h.failed(w, r, err)
-		return
-	}
+	workers := f.workers
 	perQueue, limits := liveWorkers(workers)
 	p.Workers = perQueue[name]
 	known := map[string]bool{}
@@ -342,6 +360,7 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	defer h.queues.forget() // the next page shows what the action changed
 	act := r.PostFormValue("action")
 	switch act {
 	case "retry", "discard", "run-now":
@@ -377,7 +396,14 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 		}
 		var err error
 		if act == "pause" {
-			err = signalrt.PauseQueue(ctx, h.db, queue)
+			var known bool
+			if known, err = h.knownQueue(ctx, queue); err == nil && !known {
+				h.badRequest(w, r, fmt.Sprintf("queue %q: no task, worker or receiver uses it; the dashboard pauses known queues only (signalctl pause -force pauses others)", queue))
+				return
+			}
+			if err == nil {
+				err = signalrt.PauseQueue(ctx, h.db, queue)
+			}
 		} else {
 			_, err = signalrt.ResumeQueue(ctx, h.db, queue)
 		}
@@ -475,4 +501,37 @@ func flash(done string) string {
 		return fmt.Sprintf("Run now: %d waiting task made due.", n)
 	}
 	return ""
+}
+
+// knownQueue reports whether a queue has tasks or a pause, or is run by a
+// registered worker, or is the queue of a receiver that a worker ran.
+func (h *Handler) knownQueue(ctx context.Context, name string) (bool, error) {
+	qs, err := signalrt.QueueOverview(ctx, h.db)
+	if err != nil {
+		return false, err
+	}
+	for _, q := range qs {
+		if q.Queue == name {
+			return true, nil
+		}
+	}
+	rs, err := signalrt.KnownReceivers(ctx, h.db)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range rs {
+		if r.Queue == name {
+			return true, nil
+		}
+	}
+	ws, err := signalrt.Workers(ctx, h.db)
+	if err != nil {
+		return false, err
+	}
+	for _, w := range ws {
+		if slices.Contains(w.Queues, name) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -213,9 +213,9 @@ type DeleteFinishedParams struct {
 }
 
 // Retention: delete up to @max finished tasks of @state finished before
-// @before, oldest first. The second condition on the state tells the
-// planner of a generic plan, which does not know @state, that
-// signal_task_finished holds the rows.
+// @before, oldest first, from signal_task_finished_by_state. The second
+// condition on the state tells the planner of a generic plan, which does
+// not know @state, that the index holds the rows.
 func (q *Queries) DeleteFinished(ctx context.Context, db DBTX, arg DeleteFinishedParams) (int64, error) {
 	result, err := db.Exec(ctx, DeleteFinished, arg.State, arg.Before, arg.Max)
 	if err != nil {
