@@ -183,9 +183,9 @@ ORDER BY q.queue;
 
 -- name: DeleteFinished :execrows
 -- Retention: delete up to @max finished tasks of @state finished before
--- @before, oldest first. The second condition on the state tells the
--- planner of a generic plan, which does not know @state, that
--- signal_task_finished holds the rows.
+-- @before, oldest first, from signal_task_finished_by_state. The second
+-- condition on the state tells the planner of a generic plan, which does
+-- not know @state, that the index holds the rows.
 DELETE FROM signal_task
 WHERE id = ANY(ARRAY(
     SELECT f.id FROM signal_task f

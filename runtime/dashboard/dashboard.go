@@ -88,17 +88,17 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 
 // Handler is the dashboard; see the package doc. Create it with [New].
 type Handler struct {
-	db     signalrt.Executor
+	db signalrt.Executor
 	// queues are the overview's figures, shared between requests (see
 	// shared); heavySlots limits the pages that search or count.
 	queues     shared[queueFigures]
 	heavySlots chan struct{}
-	secret []byte // signs CSRF tokens
-	opts   Options
-	log    *slog.Logger
-	pages  map[string]*template.Template
-	static http.Handler
-	mux    *http.ServeMux
+	secret     []byte // signs CSRF tokens
+	opts       Options
+	log        *slog.Logger
+	pages      map[string]*template.Template
+	static     http.Handler
+	mux        *http.ServeMux
 }
 
 // New returns the dashboard over the tasks in db (a pool, normally; its

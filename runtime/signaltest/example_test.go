@@ -18,12 +18,14 @@ type exampleT struct {
 	cleanups []func()
 }
 
-func (t *exampleT) Helper()                           {}
-func (t *exampleT) Context() context.Context          { return context.Background() }
-func (t *exampleT) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
-func (t *exampleT) Log(args ...any)                   {}
-func (t *exampleT) Logf(string, ...any)               {}
-func (t *exampleT) Errorf(format string, args ...any) { fmt.Printf("test error: "+format+"\n", args...) }
+func (t *exampleT) Helper()                  {}
+func (t *exampleT) Context() context.Context { return context.Background() }
+func (t *exampleT) Cleanup(f func())         { t.cleanups = append(t.cleanups, f) }
+func (t *exampleT) Log(args ...any)          {}
+func (t *exampleT) Logf(string, ...any)      {}
+func (t *exampleT) Errorf(format string, args ...any) {
+	fmt.Printf("test error: "+format+"\n", args...)
+}
 func (t *exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
 func (t *exampleT) done() {
 	for i := len(t.cleanups) - 1; i >= 0; i-- {
