@@ -49,8 +49,8 @@ func findServer() (url, note string, err error) {
 	}
 	if _, ferr := pgtemp.Find(); ferr != nil {
 		return "", "", fmt.Errorf("no PostgreSQL answers at %s (%v), and none is installed to start one: %v\n"+
-			"Or set DATABASE_URL to a server this test may create schemas in, e.g.\n"+
-			"  DATABASE_URL='postgres://user:pass@host:5432/db?sslmode=disable' go test ./...", redact(url), cerr, ferr)
+			"Or set DATABASE_URL to a server this test may create schemas in, such as\n"+
+			"  DATABASE_URL='postgres://user:pass@host:5432/db?sslmode=disable'", redact(url), cerr, ferr)
 	}
 	srv, serr := pgtemp.Start(context.Background())
 	if serr != nil {
