@@ -1,4 +1,4 @@
-package runtime
+package signalrt
 
 import (
 	"context"
@@ -396,6 +396,7 @@ func (x *explainer) explain(ctx context.Context, before []string, sql string, ar
 	var db interface {
 		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 		Query(context.Context, string, ...any) (pgx.Rows, error)
+		QueryRow(context.Context, string, ...any) pgx.Row
 	} = x.conn
 	begin, undo := "BEGIN", "ROLLBACK"
 	if x.tx != nil {
@@ -417,6 +418,17 @@ func (x *explainer) explain(ctx context.Context, before []string, sql string, ar
 			for _, s := range before {
 				if _, err := db.Exec(ctx, s); err != nil {
 					return err
+				}
+			}
+			if len(before) > 0 {
+				// A statement planned with disabled paths can cost past
+				// jit_above_cost: the settings must turn JIT off too.
+				var jit string
+				if err := db.QueryRow(ctx, "SELECT current_setting('jit')").Scan(&jit); err != nil {
+					return err
+				}
+				if jit != "off" {
+					return fmt.Errorf("the planner settings leave jit %s; compiling a statement whose cost carries the penalty of disabled paths takes seconds", jit)
 				}
 			}
 			if _, err := db.Exec(ctx, "PREPARE signal_plan_test AS "+sql); err != nil {

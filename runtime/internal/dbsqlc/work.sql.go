@@ -370,7 +370,7 @@ func (q *Queries) ListenCancel(ctx context.Context, db DBTX) error {
 
 const PlanFromIndexes = `-- name: PlanFromIndexes :exec
 SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true),
-       set_config('max_parallel_workers_per_gather', '0', true)
+       set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)
 `
 
 // Sent before a hot statement in the same batch, and so in the same
@@ -384,7 +384,11 @@ SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan'
 // cost a read of the whole queue on every call.
 //
 // Nor does it plan parallel workers: the statements are short, and a
-// parallel plan may read a wider index than the one the rows are in.
+// parallel plan may read a wider index than the one the rows are in. And
+// it turns JIT off: a sort the statement cannot do without (the claim's
+// ORDER BY of the rows it returns) carries the planner's penalty for
+// disabled paths, whose cost passes jit_above_cost, and compiling such a
+// statement took two seconds where running it takes a millisecond.
 func (q *Queries) PlanFromIndexes(ctx context.Context, db DBTX) error {
 	_, err := db.Exec(ctx, PlanFromIndexes)
 	return err
