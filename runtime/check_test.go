@@ -1,4 +1,4 @@
-package runtime_test
+package signalrt_test
 
 import (
 	"context"
@@ -68,7 +68,7 @@ func TestCheckTasks(t *testing.T) {
 		t.Errorf("first failure %+v, want 3 available tasks of receiver gone, unknown", gone)
 	}
 	if ship.Receiver != "ship" || ship.Available != 2 || ship.Dead != 1 || ship.Example == 0 ||
-		!strings.Contains(ship.Reason, "payload does not decode into runtime_test.newPayload: json: cannot unmarshal number into Go struct field newPayload.order_id of type string") {
+		!strings.Contains(ship.Reason, "payload does not decode into signalrt_test.newPayload: json: cannot unmarshal number into Go struct field newPayload.order_id of type string") {
 		t.Errorf("second failure %+v, want 2 available and 1 dead task of ship that do not decode", ship)
 	}
 	if rep.Failed() != 6 {

@@ -1,4 +1,4 @@
-package runtime
+package signalrt
 
 import (
 	"context"
@@ -194,6 +194,7 @@ func (q *queueRunner) claimLoop(ctx context.Context) {
 		if len(rows) > 0 {
 			hotUntil = now.Add(w.cfg.HotWindow)
 			q.dispatch(rows, now)
+			w.event("claimed")
 		}
 		if len(rows) == free {
 			after = advance(after, rows, now)

@@ -1,4 +1,4 @@
-package runtime
+package signalrt
 
 import (
 	"crypto/rand"
@@ -151,6 +151,15 @@ type Config struct {
 	// Backoff returns the delay before retry number attempt (1 for the
 	// first retry). The default doubles from 1s up to 1h, with jitter.
 	Backoff func(attempt int) time.Duration
+	// Hooks wrap each attempt of this worker (their Attempt fields), inside
+	// the hooks that [Use] installed for the whole process, in order: the
+	// first is the outermost. Sends, which generated senders make with no
+	// configuration of their own, go through Use's hooks only; their Send
+	// fields are not used here.
+	Hooks []Hooks
+	// testEvents, when set (by the package's tests), is told of the
+	// worker's events: "registered", "claimed", "recorded".
+	testEvents func(event string)
 	// Logger receives the worker's structured logs (default slog.Default()).
 	Logger *slog.Logger
 	// Name identifies this worker in task rows and logs (default

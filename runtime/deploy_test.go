@@ -1,6 +1,6 @@
 //go:build unix
 
-package runtime_test
+package signalrt_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package runtime
+package signalrt
 
 import (
 	"context"
@@ -134,20 +134,3 @@ func Typed[P any](fn func(ctx context.Context, p P) error) Handler {
 		return fn(ctx, p)
 	}
 }
-
-// DecodeError is the error of a handler built by [Typed] whose task payload
-// does not decode into the receiver's payload type. It is returned wrapped
-// in a [PermanentError].
-type DecodeError struct {
-	// Type is the Go type the payload was decoded into.
-	Type string
-	// Err is encoding/json's error.
-	Err error
-}
-
-func (e *DecodeError) Error() string {
-	return fmt.Sprintf("payload does not decode into %s: %v", e.Type, e.Err)
-}
-
-// Unwrap returns encoding/json's error.
-func (e *DecodeError) Unwrap() error { return e.Err }

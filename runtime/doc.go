@@ -1,7 +1,8 @@
-// Package runtime is the runtime of reliable signals: a transactional task
-// queue on PostgreSQL that generated senders write to and workers read from.
-// Import it under the alias signalrt, as generated code does, so that it is
-// never confused with the standard library's runtime package:
+// Package signalrt is the runtime of reliable signals: a transactional
+// task queue on PostgreSQL that generated senders write to and workers read
+// from. Its directory is runtime/, and its name is signalrt, so that it is
+// never confused with the standard library's runtime package (generated
+// code and these pages import it under that name too):
 //
 //	import signalrt "github.com/reliablesignals/signals/runtime"
 //
@@ -109,4 +110,4 @@
 // left, for tests against a real database. [WithInline] returns a context in
 // which Send calls the receivers synchronously, with no database and no
 // worker, for unit tests.
-package runtime
+package signalrt

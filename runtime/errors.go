@@ -1,4 +1,7 @@
-package runtime
+package signalrt
+
+// The runtime's errors: the sentinels callers test with errors.Is, and
+// the error types they test with errors.As.
 
 import (
 	"errors"
@@ -19,6 +22,39 @@ var ErrTaskNotFound = errors.New("no such task")
 // when the task stopped being this worker's (its lease ran out and another
 // worker took it up).
 var ErrCancelled = errors.New("task cancelled")
+
+// ErrPayloadTooLarge is the error of a send whose encoded payload is over
+// the limit of [SetMaxPayloadBytes].
+var ErrPayloadTooLarge = errors.New("payload too large")
+
+// PanicError is the failure recorded when a receiver panics: the panic value
+// and the goroutine's stack at the panic.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+// Error returns the panic value followed by the stack.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack)
+}
+
+// DecodeError is the error of a handler built by [Typed] whose task payload
+// does not decode into the receiver's payload type. It is returned wrapped
+// in a [PermanentError].
+type DecodeError struct {
+	// Type is the Go type the payload was decoded into.
+	Type string
+	// Err is encoding/json's error.
+	Err error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("payload does not decode into %s: %v", e.Type, e.Err)
+}
+
+// Unwrap returns encoding/json's error.
+func (e *DecodeError) Unwrap() error { return e.Err }
 
 // migrateHint adds what to do to an error that says the runtime's tables
 // do not exist (SQLSTATE 42P01): the schema was not migrated, or the

@@ -1,4 +1,4 @@
-package runtime
+package signalrt
 
 import (
 	"context"
@@ -107,7 +107,7 @@ func (w *Worker) run(ctx context.Context, t *task) result {
 	ctx = context.WithValue(ctx, taskInfoKey{}, &t.info)
 	logCtx := ctx
 	var err error
-	if hs := installed(); hs != nil {
+	if hs := w.attemptHooks(); hs != nil {
 		// The hooks get the attempt as a closure, and may change its
 		// context; without hooks the attempt is a direct call, so that
 		// neither the closure nor what it captures is allocated.

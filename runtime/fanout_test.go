@@ -1,4 +1,4 @@
-package runtime_test
+package signalrt_test
 
 import (
 	"context"
@@ -19,12 +19,12 @@ import (
 func TestFanOutMakesTheSameTasks(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
-	signalrt.Use(signalrt.Hooks{Send: func(ctx context.Context, info *signalrt.SendInfo, next func(context.Context) error) error {
+	t.Cleanup(signalrt.Use(signalrt.Hooks{Send: func(ctx context.Context, info *signalrt.SendInfo, next func(context.Context) error) error {
 		if info.Signal == "fanouttest" {
 			info.Headers = map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 		}
 		return next(ctx)
-	}})
+	}}))
 	rs := []signalrt.Route{
 		{Receiver: "a.A"},
 		{Receiver: "b.B", Queue: "emails", MaxAttempts: 3, Timeout: 1500 * time.Millisecond, Priority: 7},

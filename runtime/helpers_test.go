@@ -1,4 +1,4 @@
-package runtime_test
+package signalrt_test
 
 import (
 	"context"
@@ -101,7 +101,7 @@ func fastConfig() signalrt.Config {
 // returns Run's error.
 func startWorker(t testing.TB, pool *pgxpool.Pool, table signalrt.Table, cfg signalrt.Config) (w *signalrt.Worker, stop func() error) {
 	t.Helper()
-	w, err := signalrt.NewWorker(pool, table, cfg)
+	w, err := signalrt.NewWorker(pool, table, signalrt.WithTestEvents(cfg, func(string) { wake(runtimeEvents) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,16 +118,34 @@ func startWorker(t testing.TB, pool *pgxpool.Pool, table signalrt.Table, cfg sig
 	return w, stop
 }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline (a correctness bound, not a timing assertion).
+// runtimeEvents is signalled by every worker that startWorker started, at
+// each of its events (a claim, a recorded result, its registration).
+var runtimeEvents = make(chan struct{}, 1)
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor checks cond whenever a worker of the tests reports an event, and
+// at least every 50 ms (for what no event reports: a child process, a
+// receiver's own channel), failing the test after a generous deadline (a
+// correctness bound, not a timing assertion).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.NewTimer(60 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline.C:
 			t.Fatalf("timed out waiting for %s", what)
+		case <-runtimeEvents:
+		case <-tick.C:
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

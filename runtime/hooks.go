@@ -1,9 +1,10 @@
-package runtime
+package signalrt
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,28 +81,62 @@ func OutcomeOf(info AttemptInfo, err error) Outcome {
 // hooks are the installed hooks, read without a lock on every send and
 // attempt.
 var (
-	hooks   atomic.Pointer[[]Hooks]
+	hooks   atomic.Pointer[hookSet]
 	hooksMu sync.Mutex
 )
 
-// Use installs hooks for every send and every attempt in this process,
-// around those installed before (the first installed is the outermost).
-// Call it at start-up, before the first send.
-func Use(h Hooks) {
+// Use installs hooks for every send, and every attempt of every worker, in
+// this process, around those installed before (the first installed is the
+// outermost), and returns a function that removes them again (tests, and
+// programs that reconfigure). Generated senders have no configuration of
+// their own, so a send's hooks are the process's; a worker's attempts also
+// go through its [Config].Hooks, inside these. Call Use at start-up,
+// before the first send.
+func Use(h Hooks) (remove func()) {
+	id := new(int) // identifies this installation, for remove
 	hooksMu.Lock()
-	defer hooksMu.Unlock()
-	var all []Hooks
+	set := &hookSet{}
 	if old := hooks.Load(); old != nil {
-		all = append(all, *old...)
+		set.ids, set.hooks = append(set.ids, old.ids...), append(set.hooks, old.hooks...)
 	}
-	all = append(all, h)
-	hooks.Store(&all)
+	set.ids, set.hooks = append(set.ids, id), append(set.hooks, h)
+	hooks.Store(set)
+	hooksMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			hooksMu.Lock()
+			defer hooksMu.Unlock()
+			old := hooks.Load()
+			if old == nil {
+				return
+			}
+			kept := &hookSet{}
+			for i, x := range old.ids {
+				if x != id {
+					kept.ids, kept.hooks = append(kept.ids, x), append(kept.hooks, old.hooks[i])
+				}
+			}
+			if len(kept.hooks) == 0 {
+				kept = nil
+			}
+			hooks.Store(kept)
+		})
+	}
 }
 
-// installed returns the installed hooks; nil when there are none.
+// hookSet is what Use installed, in order, with the identities that
+// remove them.
+type hookSet struct {
+	ids   []*int
+	hooks []Hooks
+}
+
+// installed returns the hooks installed with Use; nil when there are
+// none. It allocates nothing: sends and attempts call it.
 func installed() []Hooks {
 	if p := hooks.Load(); p != nil {
-		return *p
+		return p.hooks
 	}
 	return nil
 }
@@ -157,4 +192,17 @@ func decodeHeaders(b []byte) map[string]string {
 		return nil
 	}
 	return h
+}
+
+// attemptHooks returns the hooks of the worker's attempts: the process's
+// (Use), then the worker's own (Config.Hooks); nil when there are none.
+func (w *Worker) attemptHooks() []Hooks {
+	global := installed()
+	switch {
+	case len(w.cfg.Hooks) == 0:
+		return global
+	case len(global) == 0:
+		return w.cfg.Hooks
+	}
+	return append(slices.Clone(global), w.cfg.Hooks...)
 }

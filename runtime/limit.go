@@ -1,4 +1,4 @@
-package runtime
+package signalrt
 
 import (
 	"context"
@@ -132,6 +132,7 @@ func (q *queueRunner) eachLimiter(f func(*limitedReceiver)) {
 // recorded tells the claim loops of the queues that have limits that this
 // worker recorded results (see resultsRecorded).
 func (w *Worker) recorded() {
+	w.event("recorded")
 	for _, q := range w.queues {
 		if len(q.limited) > 0 || q.queueLimit != nil {
 			signal(q.recorded)

@@ -1,4 +1,4 @@
-package runtime_test
+package signalrt_test
 
 import (
 	"context"

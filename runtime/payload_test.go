@@ -1,4 +1,4 @@
-package runtime_test
+package signalrt_test
 
 import (
 	"context"
@@ -91,9 +91,8 @@ func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
 func TestMaxPayloadBytes(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
-	defer signalrt.SetMaxPayloadBytes(signalrt.DefaultMaxPayloadBytes)
 	const limit = 1000
-	signalrt.SetMaxPayloadBytes(limit)
+	defer signalrt.SetMaxPayloadBytes(limit)()
 	// {"s":"…"} is 8 bytes around the string.
 	at := map[string]string{"s": strings.Repeat("x", limit-8)}
 	over := map[string]string{"s": strings.Repeat("x", limit-7)}

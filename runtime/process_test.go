@@ -1,6 +1,6 @@
 //go:build unix
 
-package runtime_test
+package signalrt_test
 
 import (
 	"bytes"
@@ -46,13 +46,6 @@ const childKey = "job"
 // processWait bounds every wait on child processes: a correctness bound on a
 // shared, slow machine, not a timing assertion.
 const processWait = 2 * time.Minute
-
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(childModeEnv); mode != "" {
-		os.Exit(runChild(mode))
-	}
-	os.Exit(m.Run())
-}
 
 // runChild is the child process: a worker that runs until SIGINT/SIGTERM
 // (graceful shutdown, exit 0), until its parent goes away (stdin closes), or

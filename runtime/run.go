@@ -1,22 +1,9 @@
-package runtime
+package signalrt
 
 import (
 	"context"
-	"fmt"
 	"runtime/debug"
 )
-
-// PanicError is the failure recorded when a receiver panics: the panic value
-// and the goroutine's stack at the panic.
-type PanicError struct {
-	Value any
-	Stack []byte
-}
-
-// Error returns the panic value followed by the stack.
-func (e *PanicError) Error() string {
-	return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack)
-}
 
 // TaskInfo describes the task a receiver is running.
 type TaskInfo struct {

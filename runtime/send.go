@@ -1,11 +1,10 @@
-package runtime
+package signalrt
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/reliablesignals/signals/runtime/internal/dbsqlc"
+	"github.com/reliablesignals/signals/runtime/internal/notify"
 )
 
 // DefaultQueue is the queue of a receiver that names none.
@@ -133,10 +133,6 @@ var queries = dbsqlc.New()
 // DefaultMaxPayloadBytes is the default of [SetMaxPayloadBytes]: 1 MiB.
 const DefaultMaxPayloadBytes = 1 << 20
 
-// ErrPayloadTooLarge is the error of a send whose encoded payload is over
-// the limit of [SetMaxPayloadBytes].
-var ErrPayloadTooLarge = errors.New("payload too large")
-
 var maxPayloadBytes atomic.Int64
 
 func init() { maxPayloadBytes.Store(DefaultMaxPayloadBytes) }
@@ -148,7 +144,12 @@ func init() { maxPayloadBytes.Store(DefaultMaxPayloadBytes) }
 // caller's transaction is left as it was. Every receiver's task stores a
 // copy of the payload and every attempt loads it, so a payload is best an
 // id and a few fields, not a document.
-func SetMaxPayloadBytes(n int) { maxPayloadBytes.Store(int64(max(n, 0))) }
+//
+// It returns a function that restores the limit it replaced (for tests).
+func SetMaxPayloadBytes(n int) (restore func()) {
+	prev := maxPayloadBytes.Swap(int64(max(n, 0)))
+	return func() { maxPayloadBytes.Store(prev) }
+}
 
 // Send enqueues one task per route for signal, carrying payload encoded as
 // JSON, in one round trip on db, and asks PostgreSQL to wake the workers of
@@ -246,9 +247,9 @@ func Send(ctx context.Context, db Executor, signal string, routes []Route, paylo
 	// Delayed tasks are found by polling: waking workers now would not help.
 	if o.delay == 0 && (o.runAt.IsZero() || !o.runAt.After(time.Now())) {
 		if fanOut {
-			arg.Notify = notifyLimit.due(sendsNotifyKey)
+			arg.Notify = notifyLimit.Due(sendsNotifyKey)
 		} else {
-			arg.Notify = notifyLimit.due(arg.Queues)
+			arg.Notify = notifyLimit.Due(arg.Queues)
 		}
 	}
 	var rec *recorder
@@ -358,47 +359,22 @@ func queueOrDefault(q string) string {
 	return q
 }
 
-// notifyLimit remembers, per queue, when this process last asked for a
-// NOTIFY. PostgreSQL serializes the commits of transactions that notify, so
-// Send notifies a queue at most once per interval per process; workers that
-// were woken keep polling briefly (see Config.HotPoll), which picks up the
-// tasks of the sends in between.
-var notifyLimit = &limiter{last: map[string]time.Time{}}
+// notifyLimit limits the NOTIFYs of this process's sends (see package
+// notify and SetNotifyInterval).
+var notifyLimit = notify.New(DefaultNotifyInterval)
 
 // DefaultNotifyInterval is the default of [SetNotifyInterval].
 const DefaultNotifyInterval = 2 * time.Millisecond
-
-type limiter struct {
-	interval atomic.Int64 // nanoseconds; read without the lock
-	mu       sync.Mutex
-	last     map[string]time.Time
-}
-
-func init() { notifyLimit.interval.Store(int64(DefaultNotifyInterval)) }
 
 // SetNotifyInterval sets how often, at most, Send in this process asks
 // PostgreSQL to NOTIFY the workers of one queue (default
 // [DefaultNotifyInterval]). 0 notifies on every send; a larger interval
 // relieves commit contention at high send rates and leaves the tasks in
-// between to the workers' hot polling.
-func SetNotifyInterval(d time.Duration) { notifyLimit.interval.Store(int64(max(d, 0))) }
-
-// due returns the queues among qs (deduplicated) that are due a NOTIFY, and
-// records that they got one.
-func (l *limiter) due(qs []string) []string {
-	interval := time.Duration(l.interval.Load())
-	now := time.Now()
-	var out []string
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, q := range qs {
-		if last, ok := l.last[q]; ok && now.Sub(last) < interval {
-			continue
-		}
-		l.last[q] = now
-		out = append(out, q)
-	}
-	return out
+// between to the workers' hot polling. It returns a function that
+// restores the interval it replaced (for tests).
+func SetNotifyInterval(d time.Duration) (restore func()) {
+	prev := notifyLimit.SetInterval(d)
+	return func() { notifyLimit.SetInterval(prev) }
 }
 
 // inline is the state of a context made by WithInline.

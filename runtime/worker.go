@@ -1,4 +1,4 @@
-package runtime
+package signalrt
 
 import (
 	"context"
@@ -128,6 +128,13 @@ func NewWorker(pool *pgxpool.Pool, table Table, cfg Config) (*Worker, error) {
 	return w, nil
 }
 
+// event tells the tests' observer, if any, of an event of the worker.
+func (w *Worker) event(name string) {
+	if w.cfg.testEvents != nil {
+		w.cfg.testEvents(name)
+	}
+}
+
 // Name returns the worker's name, as stored in the rows of tasks it runs.
 func (w *Worker) Name() string { return w.cfg.Name }
 
@@ -179,6 +186,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.register(ctx); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	w.event("registered")
 	defer w.unregister()
 	w.log.Info("worker starting", "queues", w.queueNames(), "poll_only", w.cfg.PollOnly)
 	if len(w.idle) > 0 {

@@ -1,4 +1,4 @@
-package runtime_test
+package signalrt_test
 
 import (
 	"context"
@@ -193,7 +193,7 @@ func TestUnknownReceiverAndBadPayloadEndDeadAndCanBeRetried(t *testing.T) {
 		t.Fatalf("stats %+v, calls %d; want 1 dead, receiver not called", st, rec.count("known"))
 	}
 	bad := onlyTask(t, pool, "known")
-	if bad.State != signalrt.StateDead || !strings.Contains(bad.Errors[0].Error, "payload does not decode into runtime_test.num") {
+	if bad.State != signalrt.StateDead || !strings.Contains(bad.Errors[0].Error, "payload does not decode into signalrt_test.num") {
 		t.Errorf("bad payload: %+v", bad)
 	}
 	if g := onlyTask(t, pool, "gone"); g.State != signalrt.StateAvailable || len(g.Errors) != 0 {
@@ -350,8 +350,7 @@ func TestNotifyWakesAnIdleWorker(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	// Every send notifies, so that this one is not folded into another
 	// test's NOTIFY (the interval is per process).
-	signalrt.SetNotifyInterval(0)
-	t.Cleanup(func() { signalrt.SetNotifyInterval(signalrt.DefaultNotifyInterval) })
+	t.Cleanup(signalrt.SetNotifyInterval(0))
 	send(t, pool, routes("r"), 1)
 	waitFor(t, "the notified worker to run the task", func() bool { return rec.count("r") == 1 })
 	_ = w
